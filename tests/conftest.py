@@ -36,3 +36,39 @@ def hebrew_train_text(tmp_path_factory: pytest.TempPathFactory) -> Path:
             text = None
     out.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return out
+
+
+# --- base models and tokenizers (core-model) ------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def base_model_enpt(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """HF XLMRobertaForMaskedLM dir of the packaged 47k-piece multilingual-e5-small (en+pt) variant."""
+    from vocabswap.base_model import materialize_base_model
+
+    return materialize_base_model(
+        "packaged:multilingual-e5-small-enpt", tmp_path_factory.mktemp("base") / "e5-small-enpt"
+    )
+
+
+@pytest.fixture(scope="session")
+def base_model_full(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """HF XLMRobertaForMaskedLM dir of the packaged multilingual-e5-small (XLM-R's 250,002-id vocabulary)."""
+    from vocabswap.base_model import materialize_base_model
+
+    return materialize_base_model(
+        "packaged:multilingual-e5-small", tmp_path_factory.mktemp("base") / "e5-small"
+    )
+
+
+HE_TOKENIZER_VOCAB = 8000  # the UD Hebrew-HTB train text supports at most 13,081 pieces (measured)
+
+
+@pytest.fixture(scope="session")
+def he_tokenizer(hebrew_train_text: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """HF tokenizer dir: SentencePiece unigram, 8,000 pieces (8,002 ids), trained on `hebrew_train_text`."""
+    from vocabswap.tokenizer import train_tokenizer
+
+    return train_tokenizer(
+        [hebrew_train_text], HE_TOKENIZER_VOCAB, tmp_path_factory.mktemp("tokenizers") / "he-8k", seed=1
+    )

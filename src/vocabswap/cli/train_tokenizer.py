@@ -1,0 +1,57 @@
+"""``vocabswap train-tokenizer``: train a SentencePiece unigram tokenizer as an HF tokenizer directory."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser(
+        "train-tokenizer",
+        help="train a SentencePiece unigram tokenizer (XLM-R id layout) as an HF tokenizer directory",
+        description=(
+            "Train a SentencePiece unigram model (nmt_nfkc normalisation) on the given corpora and save it "
+            "as a Hugging Face tokenizer directory in XLM-R's id layout: <s> 0, <pad> 1, </s> 2, <unk> 3, "
+            "pieces, <mask> last; the tokenizer has VOCAB_SIZE + 2 ids. Text above 1 GB is subsampled to "
+            "~250 MB with the seed."
+        ),
+    )
+    parser.add_argument("--corpus", required=True, nargs="+", type=Path, metavar="F", help="UTF-8 text files")
+    parser.add_argument(
+        "--vocab-size",
+        required=True,
+        type=int,
+        metavar="N",
+        help="SentencePiece pieces including <unk> <s> </s> (the paper: 32768)",
+    )
+    parser.add_argument("--seed", type=int, default=1, metavar="S", help="random seed (default 1)")
+    parser.add_argument(
+        "--character-coverage",
+        type=float,
+        default=0.999,
+        metavar="C",
+        help="SentencePiece character coverage (default 0.999, the paper's)",
+    )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        metavar="N",
+        help="SentencePiece training threads (default 1; results depend on it)",
+    )
+    parser.add_argument("--out", required=True, type=Path, metavar="DIR", help="output directory")
+    parser.set_defaults(func=_run)
+
+
+def _run(args: argparse.Namespace) -> None:
+    from vocabswap.tokenizer import train_tokenizer
+
+    train_tokenizer(
+        args.corpus,
+        args.vocab_size,
+        args.out,
+        seed=args.seed,
+        character_coverage=args.character_coverage,
+        num_threads=args.threads,
+    )

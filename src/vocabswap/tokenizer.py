@@ -1,0 +1,347 @@
+"""SentencePiece unigram tokenizers in XLM-R's id layout, saved as Hugging Face tokenizer directories.
+
+Every tokenizer vocabswap writes uses the fairseq/XLM-R layout: ``<s>`` 0, ``<pad>`` 1, ``</s>`` 2,
+``<unk>`` 3, then the SentencePiece model's ordinary pieces in their SentencePiece order (SentencePiece id
+k >= 3 becomes id k + 1), then ``<mask>`` last. The SentencePiece model itself keeps XLM-R's original
+layout (``<unk>`` 0, ``<s>`` 1, ``</s>`` 2, no ``<pad>``/``<mask>``), which is the layout that
+transformers' XLM-R converter expects, so the slow path (sentencepiece + converter) and ``tokenizer.json``
+give the same ids, and ids equal embedding rows with no dead or duplicated id.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import json
+import logging
+import os
+import random
+import tempfile
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from vocabswap.atomic import atomic_dir
+from vocabswap.errors import VocabswapError
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedTokenizerBase
+
+log = logging.getLogger(__name__)
+
+BOS, PAD, EOS, UNK, MASK = "<s>", "<pad>", "</s>", "<unk>", "<mask>"
+SPECIALS = (BOS, PAD, EOS, UNK, MASK)
+SPECIAL_IDS = {BOS: 0, PAD: 1, EOS: 2, UNK: 3}  # <mask> is the last id
+SPM_MODEL_NAME = "sentencepiece.bpe.model"  # the file name XLMRobertaTokenizer looks for
+MODEL_MAX_LENGTH = 512  # XLM-R's 514 positions minus the padding_idx + 1 offset
+
+# Paper §4: "all data below 1 GB, else a ~250 MB random subset".
+FULL_TEXT_LIMIT_BYTES = 1_000_000_000
+SUBSET_BYTES = 250_000_000
+
+
+@functools.cache
+def nmt_nfkc_charsmap() -> bytes:
+    """SentencePiece's built-in ``nmt_nfkc`` normalisation rule as a precompiled charsmap.
+
+    SentencePiece compiles the rule only when training, so train a throw-away character model in memory
+    (milliseconds) and take the charsmap from its normalizer spec.
+    """
+    import sentencepiece as spm
+    from sentencepiece import sentencepiece_model_pb2 as sp_pb2
+
+    buf = io.BytesIO()
+    spm.SentencePieceTrainer.train(
+        sentence_iterator=iter(["a b"]),
+        model_writer=buf,
+        model_type="char",
+        vocab_size=5,
+        hard_vocab_limit=False,
+        normalization_rule_name="nmt_nfkc",
+        minloglevel=2,
+        num_threads=1,
+    )
+    proto = sp_pb2.ModelProto()
+    proto.ParseFromString(buf.getvalue())
+    return bytes(proto.normalizer_spec.precompiled_charsmap)
+
+
+def spm_proto_from_fairseq(pieces: Sequence[str], scores: Sequence[float]) -> bytes:
+    """A serialised SentencePiece unigram model in XLM-R's layout from fairseq-ordered pieces and scores.
+
+    ``pieces`` must start with ``<s> <pad> </s> <unk>`` and end with ``<mask>``; the normaliser is
+    ``nmt_nfkc`` with its precompiled charsmap, as in XLM-R's own ``sentencepiece.bpe.model``.
+    """
+    from sentencepiece import sentencepiece_model_pb2 as sp_pb2
+
+    if tuple(pieces[:4]) != (BOS, PAD, EOS, UNK) or pieces[-1] != MASK:
+        raise VocabswapError(
+            f"pieces are not in the fairseq/XLM-R layout (<s> <pad> </s> <unk> ... <mask>): "
+            f"first {list(pieces[:4])}, last {pieces[-1]!r}"
+        )
+    proto = sp_pb2.ModelProto()
+    types = sp_pb2.ModelProto.SentencePiece
+    for piece, kind in ((UNK, types.UNKNOWN), (BOS, types.CONTROL), (EOS, types.CONTROL)):
+        proto.pieces.add(piece=piece, score=0.0, type=kind)
+    for piece, score in zip(pieces[4:-1], scores[4:-1], strict=True):
+        proto.pieces.add(piece=piece, score=float(score), type=types.NORMAL)
+    ts = proto.trainer_spec
+    ts.model_type = sp_pb2.TrainerSpec.UNIGRAM
+    ts.vocab_size = len(proto.pieces)
+    ts.unk_id, ts.bos_id, ts.eos_id, ts.pad_id = 0, 1, 2, -1
+    ts.unk_piece, ts.bos_piece, ts.eos_piece = UNK, BOS, EOS
+    ts.byte_fallback = False
+    ns = proto.normalizer_spec
+    ns.name = "nmt_nfkc"
+    ns.precompiled_charsmap = nmt_nfkc_charsmap()
+    ns.add_dummy_prefix = True
+    ns.remove_extra_whitespaces = True
+    ns.escape_whitespaces = True
+    return proto.SerializeToString()
+
+
+def fairseq_vocab_from_spm(spm_model: bytes) -> tuple[list[tuple[str, float]], bytes]:
+    """(fairseq-ordered (piece, score) list, charsmap) of a SentencePiece model in XLM-R's layout."""
+    from sentencepiece import sentencepiece_model_pb2 as sp_pb2
+
+    proto = sp_pb2.ModelProto()
+    proto.ParseFromString(spm_model)
+    head = [p.piece for p in proto.pieces[:3]]
+    if head != [UNK, BOS, EOS]:
+        raise VocabswapError(f"SentencePiece model is not in XLM-R's layout (<unk> <s> </s> first): {head}")
+    vocab = [(BOS, 0.0), (PAD, 0.0), (EOS, 0.0), (UNK, 0.0)]
+    vocab += [(p.piece, float(p.score)) for p in proto.pieces[3:]]
+    vocab.append((MASK, 0.0))
+    return vocab, bytes(proto.normalizer_spec.precompiled_charsmap)
+
+
+def write_hf_tokenizer(out: Path, spm_model: bytes) -> PreTrainedTokenizerBase:
+    """Write ``tokenizer.json``, ``tokenizer_config.json`` and the SentencePiece model into ``out``.
+
+    Returns the tokenizer, already checked for dense ids in XLM-R's layout.
+    """
+    from transformers import XLMRobertaTokenizer
+
+    vocab, charsmap = fairseq_vocab_from_spm(spm_model)
+    tok = XLMRobertaTokenizer(
+        vocab=vocab, _spm_precompiled_charsmap=charsmap, model_max_length=MODEL_MAX_LENGTH
+    )
+    check_dense_ids(tok, out)
+    tok.save_pretrained(str(out))
+    (out / SPM_MODEL_NAME).write_bytes(spm_model)
+    return tok
+
+
+def load_tokenizer(path: str | Path) -> PreTrainedTokenizerBase:
+    """Load a tokenizer directory and check that its ids are a dense 0..V-1 range in XLM-R's layout."""
+    path = Path(path)
+    if not path.is_dir():
+        raise VocabswapError(f"tokenizer directory {path} does not exist")
+    if not (path / "tokenizer.json").is_file() and not (path / SPM_MODEL_NAME).is_file():
+        raise VocabswapError(f"{path} is not a tokenizer directory (no tokenizer.json or {SPM_MODEL_NAME})")
+    from transformers import AutoTokenizer
+
+    try:
+        tok = AutoTokenizer.from_pretrained(str(path))
+    except Exception as err:  # transformers raises many types for a corrupt directory
+        raise VocabswapError(f"cannot load the tokenizer in {path}: {type(err).__name__}: {err}") from err
+    check_dense_ids(tok, path)
+    return tok
+
+
+def check_dense_ids(tok: PreTrainedTokenizerBase, where: str | Path) -> None:
+    """Raise unless ids are exactly 0..len(tok)-1, each used once, with the specials at XLM-R's ids."""
+    vocab = tok.get_vocab()
+    n = len(tok)
+    ids = sorted(vocab.values())
+    if len(vocab) != n or ids != list(range(n)):
+        raise VocabswapError(
+            f"{where}: tokenizer ids are not a dense range 0..{n - 1} "
+            f"(len {n}, {len(vocab)} distinct pieces, ids {ids[:2]}..{ids[-2:]})"
+        )
+    expected = {**SPECIAL_IDS, MASK: n - 1}
+    actual = {s: vocab.get(s) for s in SPECIALS}
+    if actual != expected:
+        raise VocabswapError(f"{where}: special tokens at {actual}, expected {expected}")
+
+
+# --------------------------------------------------------------------------------------------------------
+# training
+
+
+def _check_corpora(corpora: Sequence[Path]) -> int:
+    """Validate the corpus files (exist, UTF-8, not blank); return their total size in bytes."""
+    if not corpora:
+        raise VocabswapError("no training corpus given")
+    total = 0
+    for path in corpora:
+        if not path.is_file():
+            raise VocabswapError(f"corpus file {path} does not exist")
+        has_text = False
+        with open(path, "rb") as handle:
+            for lineno, raw in enumerate(handle, 1):
+                try:
+                    line = raw.decode("utf-8")
+                except UnicodeDecodeError as err:
+                    raise VocabswapError(
+                        f"{path}:{lineno}: not UTF-8 ({err.reason} at byte {err.start}); re-encode the corpus"
+                    ) from err
+                has_text = has_text or bool(line.strip())
+        if not has_text:
+            raise VocabswapError(f"corpus file {path} is empty (no non-blank line)")
+        total += path.stat().st_size
+    return total
+
+
+def _iter_lines(corpora: Sequence[Path]) -> Iterator[str]:
+    for path in corpora:
+        with open(path, encoding="utf-8") as handle:
+            for line in handle:
+                line = line.rstrip("\n")
+                if line.strip():
+                    yield line
+
+
+def _write_training_text(
+    corpora: Sequence[Path], dest: Path, *, seed: int, limit_bytes: int, subset_bytes: int
+) -> int:
+    """Write the training text to ``dest``: everything below ``limit_bytes``, else a seeded random subset.
+
+    The subset streams: each line is kept with probability subset_bytes / total_bytes (Bernoulli sampling
+    with a seeded generator), so memory stays constant. Returns the number of lines written.
+    """
+    total = sum(p.stat().st_size for p in corpora)
+    keep = 1.0 if total < limit_bytes else subset_bytes / total
+    rng = random.Random(seed)
+    n = 0
+    with open(dest, "w", encoding="utf-8") as out:
+        for line in _iter_lines(corpora):
+            if keep < 1.0 and rng.random() >= keep:
+                continue
+            out.write(line + "\n")
+            n += 1
+    if keep < 1.0:
+        log.info(
+            "training text %.0f MB > %.0f MB: kept a seeded random %.1f%% (%d lines)",
+            total / 1e6,
+            limit_bytes / 1e6,
+            100 * keep,
+            n,
+        )
+    return n
+
+
+def train_tokenizer(
+    corpora: Sequence[str | Path],
+    vocab_size: int,
+    out: str | Path,
+    *,
+    seed: int = 1,
+    character_coverage: float = 0.999,
+    max_sentences: int | None = None,
+    full_text_limit_bytes: int = FULL_TEXT_LIMIT_BYTES,
+    subset_bytes: int = SUBSET_BYTES,
+    num_threads: int = 1,
+) -> Path:
+    """Train a SentencePiece unigram tokenizer and save it as an HF tokenizer directory at ``out``.
+
+    ``vocab_size`` counts SentencePiece pieces including ``<unk> <s> </s>``, as XLM-R's 250,000 pieces
+    do; the HF tokenizer adds ``<pad>`` and ``<mask>``, so it has ``vocab_size + 2`` ids (the paper's
+    32,768 pieces -> 32,770 rows). The same inputs, seed and ``num_threads`` give byte-identical files:
+    the training text is written in a fixed order, SentencePiece's generator is seeded, and it samples no
+    input sentences unless ``max_sentences`` asks it to (then seeded too). ``num_threads`` changes the
+    result slightly (the EM sums run in another order: 1 of 8,000 Hebrew pieces differs), so pin it.
+    """
+    import sentencepiece as spm
+
+    corpora = [Path(p) for p in corpora]
+    out = Path(out)
+    if vocab_size < 8:
+        raise VocabswapError(f"vocabulary size {vocab_size} is too small (need at least 8 pieces)")
+    _check_corpora(corpora)
+    names = ", ".join(str(p) for p in corpora)
+
+    with tempfile.TemporaryDirectory(prefix="vocabswap-spm-") as tmp:
+        text = Path(tmp) / "train.txt"
+        n_lines = _write_training_text(
+            corpora, text, seed=seed, limit_bytes=full_text_limit_bytes, subset_bytes=subset_bytes
+        )
+        if n_lines == 0:
+            raise VocabswapError(f"no text left to train on in {names}")
+        model = io.BytesIO()
+        spm.set_random_generator_seed(seed)
+        try:
+            spm.SentencePieceTrainer.train(
+                input=str(text),
+                model_writer=model,
+                model_type="unigram",
+                vocab_size=vocab_size,
+                character_coverage=character_coverage,
+                normalization_rule_name="nmt_nfkc",
+                unk_id=0,
+                bos_id=1,
+                eos_id=2,
+                pad_id=-1,
+                input_sentence_size=max_sentences or 0,
+                shuffle_input_sentence=bool(max_sentences),
+                num_threads=num_threads,
+                train_extremely_large_corpus=False,
+                minloglevel=2,
+            )
+        except RuntimeError as err:
+            msg = str(err)
+            if "Vocabulary size too high" in msg:
+                limit = _int_after(msg, r"Please set it to a value <= (\d+)")
+                hint = f" (at most {limit} for this text)" if limit else ""
+                raise VocabswapError(
+                    f"vocabulary size {vocab_size} is larger than the text in {names} supports{hint}; "
+                    f"use a smaller --vocab-size or more text"
+                ) from err
+            if "smaller than required_chars" in msg:
+                need = _int_after(msg, r"\d+ vs (\d+)")
+                raise VocabswapError(
+                    f"vocabulary size {vocab_size} is too small: the characters that coverage "
+                    f"{character_coverage} keeps from {names} need at least {need or 'more'} pieces"
+                ) from err
+            raise VocabswapError(f"SentencePiece training on {names} failed: {msg.strip()}") from err
+
+    with atomic_dir(out) as tmp_out:
+        write_hf_tokenizer(tmp_out, _strip_run_specific(model.getvalue()))
+        _write_train_manifest(tmp_out, corpora, vocab_size, seed, character_coverage, n_lines)
+    return out
+
+
+def _strip_run_specific(spm_model: bytes) -> bytes:
+    """Drop the temporary input path SentencePiece records, so that equal inputs give equal bytes."""
+    from sentencepiece import sentencepiece_model_pb2 as sp_pb2
+
+    proto = sp_pb2.ModelProto()
+    proto.ParseFromString(spm_model)
+    del proto.trainer_spec.input[:]
+    proto.trainer_spec.model_prefix = ""
+    return proto.SerializeToString()
+
+
+def _int_after(msg: str, pattern: str) -> int | None:
+    import re
+
+    m = re.search(pattern, msg)
+    return int(m.group(1)) if m else None
+
+
+def _write_train_manifest(
+    out: Path, corpora: Sequence[Path], vocab_size: int, seed: int, character_coverage: float, n_lines: int
+) -> None:
+    from vocabswap import __version__
+
+    manifest = {
+        "kind": "sentencepiece-unigram",
+        "corpora": [os.fspath(p) for p in corpora],
+        "spm_vocab_size": vocab_size,
+        "hf_vocab_size": vocab_size + 2,
+        "seed": seed,
+        "character_coverage": character_coverage,
+        "training_lines": n_lines,
+        "vocabswap_version": __version__,
+    }
+    (out / "vocabswap_tokenizer.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
