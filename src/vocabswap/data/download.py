@@ -1,0 +1,165 @@
+"""HTTP transport for the data sources: resumable, atomic, checksummed, with a provenance sidecar.
+
+``download(url, dest)`` streams into ``dest.part`` (resuming it with an HTTP Range request when the
+server allows), checks the size against Content-Length and the SHA-256 against an expected digest if one
+is given, and only then renames ``dest.part`` to ``dest`` and writes ``dest.provenance.json`` (URL, size,
+SHA-256, time, ETag/Last-Modified). A server error or a truncated transfer raises ``DownloadError`` and
+leaves at most the ``.part`` file (to resume from); a checksum mismatch deletes it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import time
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from vocabswap.atomic import write_json
+from vocabswap.errors import VocabswapError
+
+log = logging.getLogger(__name__)
+_BLOCK = 1 << 20
+
+
+class DownloadError(VocabswapError):
+    """A download that could not be completed; the message names the URL and what went wrong."""
+
+
+def _redact(url: str) -> str:
+    return url.split("?", 1)[0]
+
+
+def sha256_file(path: str | Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(_BLOCK), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def provenance_path(dest: str | Path) -> Path:
+    dest = Path(dest)
+    return dest.with_name(dest.name + ".provenance.json")
+
+
+def hf_headers(token: str | None = None) -> dict[str, str]:
+    """Authorization header for Hugging Face (gated datasets such as OSCAR-2201): token from ``HF_TOKEN``."""
+    token = token or os.environ.get("HF_TOKEN") or os.environ.get("HUGGING_FACE_HUB_TOKEN")
+    return {"Authorization": f"Bearer {token}"} if token else {}
+
+
+def download(
+    url: str,
+    dest: str | Path,
+    *,
+    sha256: str | None = None,
+    headers: Mapping[str, str] | None = None,
+    timeout: float = 60,
+    retries: int = 3,
+    backoff: float = 2.0,
+    session: Any = None,
+) -> dict[str, Any]:
+    """Fetch ``url`` into ``dest``; returns the provenance record (also written beside ``dest``).
+
+    An existing ``dest`` whose sidecar records the same URL (and digest, if given) is reused.
+    Connection errors and 5xx answers are retried ``retries`` times, resuming the partial file.
+    """
+    import requests
+
+    dest = Path(dest)
+    side = provenance_path(dest)
+    if dest.is_file() and side.is_file():
+        try:
+            prev = json.loads(side.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            prev = {}
+        if prev.get("url") == url and (sha256 is None or prev.get("sha256") == sha256):
+            return prev
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    part = dest.with_name(dest.name + ".part")
+    http = session or requests.Session()
+    attempt = 0
+    while True:
+        try:
+            info = _fetch_into(http, url, part, headers or {}, timeout)
+            break
+        except DownloadError as err:
+            retryable = getattr(err, "retryable", False)
+            if not retryable or attempt >= retries:
+                raise
+        except requests.RequestException as err:
+            if attempt >= retries:
+                raise DownloadError(f"{_redact(url)}: {type(err).__name__}: {err}") from None
+        attempt += 1
+        log.warning("download of %s failed, retry %d/%d", _redact(url), attempt, retries)
+        time.sleep(backoff * attempt)
+    digest = sha256_file(part)
+    if sha256 is not None and digest != sha256.lower():
+        part.unlink(missing_ok=True)
+        raise DownloadError(
+            f"{_redact(url)}: checksum mismatch: expected sha256 {sha256.lower()}, got {digest}; "
+            "the partial file was deleted"
+        )
+    record = {
+        "url": url,
+        "path": dest.name,
+        "bytes": part.stat().st_size,
+        "sha256": digest,
+        "retrieved": datetime.now(UTC).isoformat(timespec="seconds"),
+        **info,
+    }
+    side.unlink(missing_ok=True)
+    os.replace(part, dest)
+    write_json(side, record)
+    return record
+
+
+def _fetch_into(
+    http: Any, url: str, part: Path, headers: Mapping[str, str], timeout: float
+) -> dict[str, Any]:
+    have = part.stat().st_size if part.exists() else 0
+    req = dict(headers)
+    if have:
+        req["Range"] = f"bytes={have}-"
+    with http.get(url, headers=req, stream=True, timeout=timeout, allow_redirects=True) as resp:
+        status = resp.status_code
+        if status == 416 and have:  # the part is already complete or the server changed: start over
+            part.unlink()
+            return _fetch_into(http, url, part, headers, timeout)
+        if status >= 400:
+            err = DownloadError(f"{_redact(url)}: HTTP {status} {resp.reason or ''}".rstrip())
+            err.retryable = status >= 500 or status == 429  # type: ignore[attr-defined]
+            raise err
+        resumed = status == 206 and have > 0
+        if status == 206 and not resumed:
+            raise DownloadError(f"{_redact(url)}: unexpected partial content without a Range request")
+        mode = "ab" if resumed else "wb"
+        length = resp.headers.get("Content-Length")
+        expected = (have if resumed else 0) + int(length) if length is not None else None
+        if resumed:
+            crange = resp.headers.get("Content-Range", "")
+            if not crange.startswith(f"bytes {have}-"):
+                raise DownloadError(f"{_redact(url)}: server answered Range {have}- with {crange!r}")
+        with open(part, mode) as f:
+            try:
+                for block in resp.iter_content(1 << 14):  # small: a dropped connection loses little
+                    f.write(block)
+            except Exception as err:  # connection dropped mid-body: keep the part for resuming
+                e = DownloadError(f"{_redact(url)}: transfer interrupted after {f.tell()} bytes: {err}")
+                e.retryable = True  # type: ignore[attr-defined]
+                raise e from None
+        got = part.stat().st_size
+        if expected is not None and got != expected:
+            e = DownloadError(f"{_redact(url)}: truncated download: got {got} of {expected} bytes")
+            e.retryable = True  # type: ignore[attr-defined]
+            raise e
+        return {
+            "resumed_from": have if resumed else 0,
+            "etag": resp.headers.get("ETag"),
+            "last_modified": resp.headers.get("Last-Modified"),
+        }

@@ -1,0 +1,226 @@
+"""Evaluation data dirs: ``train.tsv``, ``dev.tsv``, ``test.tsv`` (``word<TAB>tag``, see ``tagged``) and
+``meta.json`` for one (language, task), built from a source name:
+
+- ``packaged:ud-hebrew-htb`` (pos, ner), ``packaged:turkish-treebanks`` (pos): see ``packaged``;
+- ``ud:DIR``: a UD treebank directory with ``*-ud-train.conllu``, ``*-ud-test.conllu`` and, if it has
+  one, ``*-ud-dev.conllu`` (without it, ``dev_from_train`` sentences are carved from train, seeded);
+- ``wikiann:FILE``: an original WikiAnn per-language file (``.bio``, or the ``.tar.gz`` holding it),
+  re-split 85/5/10 at random with the minimum sizes and the test-only rule (``splits.WikiannSplit``).
+
+A test-only language gets empty ``train.tsv``/``dev.tsv`` and ``"test_only": true`` in meta.json.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tarfile
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from vocabswap.atomic import atomic_dir, write_json
+from vocabswap.data.conllu import read_conllu
+from vocabswap.data.ner import entity_types, read_ner
+from vocabswap.data.packaged import packaged_lang, packaged_licence, packaged_tagged
+from vocabswap.data.splits import WikiannSplit, carve_dev, random_split
+from vocabswap.data.tagged import write_tagged
+from vocabswap.errors import InputError, VocabswapError
+
+Tagged = list[tuple[list[str], list[str]]]
+TASKS = ("pos", "ner")
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _ud_dir_splits(root: Path, *, seed: int, dev_from_train: int | None) -> tuple[dict[str, Tagged], dict]:
+    def one(split: str) -> Path | None:
+        found = sorted(root.glob(f"*-ud-{split}.conllu"))
+        if len(found) > 1:
+            raise InputError(root, None, f"several *-ud-{split}.conllu files: {[p.name for p in found]}")
+        return found[0] if found else None
+
+    paths = {s: one(s) for s in ("train", "dev", "test")}
+    for s in ("train", "test"):
+        if paths[s] is None:
+            raise InputError(root, None, f"no *-ud-{s}.conllu in the treebank directory")
+    data = {s: [(x.words, x.upos) for x in read_conllu(p)] for s, p in paths.items() if p is not None}
+    info: dict[str, Any] = {
+        "files": {s: {"name": p.name, "sha256": _sha256(p)} for s, p in paths.items() if p}
+    }
+    if paths["dev"] is None:
+        if not dev_from_train:
+            raise VocabswapError(f"{root}: the treebank has no dev split; set dev_from_train (Erzya: 300)")
+        data["train"], data["dev"] = carve_dev(data["train"], dev_from_train, seed=seed)
+        info["dev_from_train"] = {"sentences": dev_from_train, "seed": seed}
+    elif dev_from_train:
+        raise VocabswapError(f"{root}: the treebank has a dev split; dev_from_train must not be set")
+    return data, info
+
+
+def _read_wikiann(path: Path) -> Tagged:
+    if path.name.endswith((".tar.gz", ".tgz", ".tar")):
+        with tarfile.open(path) as tar, tempfile.TemporaryDirectory() as tmp:
+            members = [m for m in tar.getmembers() if m.isfile() and m.name.endswith(".bio")]
+            if len(members) != 1:
+                raise InputError(path, None, f"expected one .bio file in the archive, found {len(members)}")
+            tar.extract(members[0], tmp, filter="data")
+            return read_ner(Path(tmp) / members[0].name)
+    return read_ner(path)
+
+
+def _resolve_ud(arg: str) -> Path:
+    """``ud:DIR`` (an existing directory) or ``ud:NAME@RELEASE`` (downloaded from GitHub, cached)."""
+    path = Path(arg)
+    if path.is_dir():
+        return path
+    name, at, release = arg.partition("@")
+    if not at:
+        raise VocabswapError(f"ud:{arg}: neither a directory nor NAME@RELEASE (e.g. UD_Erzya-JR@2.11)")
+    from vocabswap.data.sources import fetch_ud
+
+    return fetch_ud(name, release)
+
+
+def _resolve_wikiann(arg: str) -> Path:
+    """``wikiann:FILE`` (a .bio file or the archive) or ``wikiann:LANG`` (downloaded, cached)."""
+    path = Path(arg)
+    if path.is_file():
+        return path
+    if "/" in arg or "." in arg:
+        raise InputError(path, None, "WikiAnn file not found")
+    from vocabswap.data.sources import fetch_wikiann
+
+    return fetch_wikiann(arg)
+
+
+def build_eval_set(
+    source: str | Mapping[str, Any],
+    lang: str | None = None,
+    task: str | None = None,
+    out_dir: str | Path | None = None,
+    *,
+    seed: int = 1,
+    dev_from_train: int | None = None,
+    resplit: bool | None = None,
+    wikiann: WikiannSplit | None = None,
+    max_sentences: int | None = None,
+) -> dict[str, Any]:
+    """Write the evaluation data dir for (``lang``, ``task``) from ``source``; returns its meta.json.
+
+    ``resplit`` pools all sentences and re-splits them with the WikiAnn protocol (default: only for
+    ``wikiann:`` sources). ``max_sentences`` keeps the first N sentences of each split (demo only).
+    ``lang`` (optional) is checked against packaged sources.
+
+    For the workflow, ``source`` may also be the config's settings mapping (``eval_settings``:
+    source, dev_from_train, resplit, resplit_fractions, min_dev, min_test, seed, max_sentences);
+    then the call is ``build_eval_set(settings, task, out_dir)``.
+    """
+    if isinstance(source, Mapping):
+        return build_eval_set_from_settings(source, task=lang, out_dir=task)  # type: ignore[arg-type]
+    if task not in TASKS:
+        raise VocabswapError(f"unknown task {task!r} (expected one of {', '.join(TASKS)})")
+    if out_dir is None:
+        raise VocabswapError("build_eval_set needs an output directory")
+    meta: dict[str, Any] = {"source": source, "lang": lang, "task": task, "seed": seed}
+    kind, _, arg = source.partition(":")
+    if kind == "packaged":
+        if lang is not None and packaged_lang(arg) != lang:
+            raise VocabswapError(f"{source} is {packaged_lang(arg)} data, not {lang}")
+        meta["lang"] = packaged_lang(arg)
+        data = packaged_tagged(arg, task)
+        if dev_from_train:
+            raise VocabswapError(f"{source} has a dev split; dev_from_train must not be set")
+        meta["split"] = "the source's own split"
+        meta["licence"] = packaged_licence(arg)
+    elif kind == "ud":
+        if task != "pos":
+            raise VocabswapError("UD treebanks give POS data only")
+        data, info = _ud_dir_splits(_resolve_ud(arg), seed=seed, dev_from_train=dev_from_train)
+        meta.update(info)
+        meta["split"] = "UD standard" + (" + dev carved from train" if dev_from_train else "")
+    elif kind == "wikiann":
+        if task != "ner":
+            raise VocabswapError("WikiAnn gives NER data only")
+        path = _resolve_wikiann(arg)
+        data = {"train": _read_wikiann(path), "dev": [], "test": []}
+        meta["files"] = {"all": {"name": path.name, "sha256": _sha256(path)}}
+        resplit = True if resplit is None else resplit
+        if not resplit:
+            raise VocabswapError("WikiAnn has no standard split; it must be re-split")
+    else:
+        raise VocabswapError(f"unknown evaluation source {source!r} (packaged:NAME, ud:..., wikiann:...)")
+    if resplit:
+        protocol = wikiann or WikiannSplit()
+        pooled = data["train"] + data["dev"] + data["test"]
+        data = random_split(pooled, seed=seed, protocol=protocol)
+        meta["split"] = (
+            f"random {protocol.train:.0%}/{protocol.dev:.0%}/{protocol.test:.0%} (seed {seed}), "
+            f"dev >= {protocol.min_dev}, test >= {protocol.min_test}, "
+            f"test-only below {protocol.min_sentences} sentences"
+        )
+    if max_sentences:
+        data = {k: v[:max_sentences] for k, v in data.items()}
+        meta["max_sentences"] = max_sentences
+    if not data["test"]:
+        raise VocabswapError(f"{source}: no test sentences")
+    meta["sizes"] = {s: len(data[s]) for s in ("train", "dev", "test")}
+    meta["tokens"] = {s: sum(len(w) for w, _ in data[s]) for s in ("train", "dev", "test")}
+    meta["test_only"] = not data["train"]
+    all_sents = [x for s in ("train", "dev", "test") for x in data[s]]
+    if task == "ner":
+        meta["entity_types"] = entity_types(all_sents)
+        meta["labels"] = ["O"] + [f"{p}-{t}" for t in meta["entity_types"] for p in ("B", "I")]
+    else:
+        meta["labels"] = sorted({t for _, tags in all_sents for t in tags})
+    with atomic_dir(out_dir) as tmp:
+        for split in ("train", "dev", "test"):
+            write_tagged(tmp / f"{split}.tsv", data[split])
+        write_json(tmp / "meta.json", meta)
+    return meta
+
+
+def build_eval_set_from_settings(
+    settings: Mapping[str, Any], task: str, out_dir: str | Path, *, lang: str | None = None
+) -> dict[str, Any]:
+    """``build_eval_set`` from a config slice: ``languages.<l>.eval.<task>`` merged with ``eval_data``."""
+    known = {
+        "source",
+        "dev_from_train",
+        "resplit",
+        "resplit_fractions",
+        "min_dev",
+        "min_test",
+        "seed",
+        "max_sentences",
+        "min_sentences",
+    }
+    unknown = set(settings) - known
+    if unknown:
+        raise VocabswapError(f"unknown evaluation settings: {', '.join(sorted(unknown))}")
+    fractions = settings.get("resplit_fractions", (0.85, 0.05, 0.10))
+    protocol = WikiannSplit(
+        train=fractions[0],
+        dev=fractions[1],
+        test=fractions[2],
+        min_dev=settings.get("min_dev", 256),
+        min_test=settings.get("min_test", 512),
+        min_sentences=settings.get("min_sentences", 1792),
+    )
+    return build_eval_set(
+        settings["source"],
+        lang,
+        task,
+        out_dir,
+        seed=settings.get("seed", 1),
+        dev_from_train=settings.get("dev_from_train"),
+        resplit=settings.get("resplit"),
+        wikiann=protocol,
+        max_sentences=settings.get("max_sentences"),
+    )

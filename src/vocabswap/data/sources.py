@@ -1,0 +1,312 @@
+"""Raw-corpus and evaluation-data sources: where each lives (transport) and how its files read (parsing).
+
+Source names (config ``languages.<l>.corpus``): ``oscar:LANG`` (OSCAR-2201, a gated Hugging Face
+dataset: set ``HF_TOKEN``), ``opus:LANG`` (every OPUS corpus with a monolingual file for LANG) or
+``opus:CORPUS/VERSION/LANG``, ``bible:NAME`` (a Bible-corpus file, one verse a line; see
+``BIBLE_URL``), ``url:URL``, ``file:PATH``, ``packaged:NAME`` (see ``packaged``).
+Evaluation data: ``fetch_ud(name, release)`` (UD treebank by repository name and release) and
+``fetch_wikiann(lang)`` (the original per-language WikiAnn archive).
+
+Hosts can be redirected (mirrors, tests) with ``VOCABSWAP_<NAME>_URL`` environment variables for the
+names in ``ENDPOINTS``; downloads are cached under ``$VOCABSWAP_DOWNLOADS`` (default
+``resources/downloads``) with a ``.provenance.json`` sidecar each.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import json
+import os
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from vocabswap.atomic import atomic_path, write_json
+from vocabswap.data.download import DownloadError, download, hf_headers, provenance_path
+from vocabswap.errors import InputError, VocabswapError
+
+ENDPOINTS = {
+    "HF": "https://huggingface.co",
+    "OPUS": "https://object.pouta.csc.fi",
+    "OPUS_API": "https://opus.nlpl.eu/opusapi/",
+    "GITHUB_API": "https://api.github.com",
+    # JHU Bible corpus files are not public; the eBible corpus has the same one-verse-a-line layout.
+    "BIBLE": "https://raw.githubusercontent.com/BibleNLP/ebible/main/corpus/{name}.txt",
+    # The original WikiAnn (Pan et al. 2017) lives in a Google Drive folder; set a URL template with
+    # {lang} (e.g. a mirror), or put {lang}.tar.gz into $VOCABSWAP_DOWNLOADS/wikiann/ yourself.
+    "WIKIANN": "",
+}
+OSCAR_REPO = "oscar-corpus/OSCAR-2201"
+
+
+def endpoint(name: str) -> str:
+    return os.environ.get(f"VOCABSWAP_{name}_URL", ENDPOINTS[name])
+
+
+def downloads_dir() -> Path:
+    return Path(os.environ.get("VOCABSWAP_DOWNLOADS", "resources/downloads"))
+
+
+def _get_json(url: str, headers: dict[str, str] | None = None) -> Any:
+    import requests
+
+    try:
+        resp = requests.get(url, headers=headers or {}, timeout=60)
+    except requests.RequestException as err:
+        raise DownloadError(f"{url.split('?')[0]}: {type(err).__name__}: {err}") from None
+    if resp.status_code >= 400:
+        raise DownloadError(f"{url.split('?')[0]}: HTTP {resp.status_code} {resp.reason or ''}".rstrip())
+    try:
+        return resp.json()
+    except ValueError:
+        raise DownloadError(f"{url.split('?')[0]}: the answer is not JSON") from None
+
+
+# --------------------------------------------------------------------------------------------------
+# Parsing (pure functions over the real file formats)
+
+
+def _maybe_gzip(handle: BinaryIO) -> BinaryIO:
+    head = handle.peek(2)[:2] if hasattr(handle, "peek") else b""
+    return gzip.GzipFile(fileobj=handle) if head == b"\x1f\x8b" else handle  # type: ignore[return-value]
+
+
+def parse_oscar_jsonl(handle: BinaryIO, *, source: str = "oscar") -> Iterator[str]:
+    """Lines of OSCAR 22.01 documents (JSON Lines, optionally gzipped): each record's ``content``."""
+    stream = _maybe_gzip(io.BufferedReader(handle) if not hasattr(handle, "peek") else handle)
+    for lineno, raw in enumerate(stream, 1):
+        if not raw.strip():
+            continue
+        try:
+            doc = json.loads(raw)
+            content = doc["content"]
+        except (ValueError, KeyError, TypeError):
+            raise InputError(source, lineno, "not an OSCAR document (JSON with a 'content' field)") from None
+        for line in content.split("\n"):
+            if line.strip():
+                yield line
+
+
+def parse_text_lines(handle: BinaryIO, *, source: str = "text") -> Iterator[str]:
+    """Non-empty lines of a plain (optionally gzipped) UTF-8 text file (OPUS mono, url:)."""
+    stream = _maybe_gzip(io.BufferedReader(handle) if not hasattr(handle, "peek") else handle)
+    for raw in stream:
+        line = raw.decode("utf-8", errors="surrogateescape").rstrip("\r\n")
+        if line.strip():
+            yield line
+
+
+def parse_bible(handle: BinaryIO, *, source: str = "bible") -> Iterator[str]:
+    """Verses of a Bible-corpus file: one verse a line (eBible/JHU layout aligned to vref.txt, empty
+    lines for missing verses, ``<range>`` for merged ones), or ``VERSE_ID<TAB>text`` lines."""
+    for line in parse_text_lines(handle, source=source):
+        vid, tab, text = line.partition("\t")
+        if tab and vid.strip().isdigit():  # JHU: 8-digit book/chapter/verse id
+            line = text
+        line = line.strip()
+        if line and line != "<range>":
+            yield line
+
+
+def git_blob_sha1(path: Path) -> str:
+    """Git's object id of a file (what the GitHub contents API reports as ``sha``)."""
+    h = hashlib.sha1(usedforsecurity=False)
+    h.update(f"blob {path.stat().st_size}\0".encode())
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+# --------------------------------------------------------------------------------------------------
+# Transport
+
+
+def oscar_files(lang: str, *, token: str | None = None) -> list[dict[str, Any]]:
+    """The compressed OSCAR-2201 part files of ``lang`` with their LFS sha256 and size (hub tree API)."""
+    url = f"{endpoint('HF')}/api/datasets/{OSCAR_REPO}/tree/main/compressed/{lang}_meta"
+    listing = _get_json(url, hf_headers(token))
+    files = [
+        {"path": e["path"], "sha256": (e.get("lfs") or {}).get("oid"), "size": e.get("size")}
+        for e in listing
+        if e.get("type") == "file" and e["path"].endswith(".jsonl.gz")
+    ]
+    if not files:
+        raise DownloadError(f"{url}: no OSCAR-2201 files for language {lang!r}")
+    return sorted(files, key=lambda f: _natural_key(f["path"]))
+
+
+def _natural_key(s: str) -> list[Any]:
+    import re
+
+    return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", s)]
+
+
+def opus_mono_urls(lang: str) -> list[str]:
+    """URLs of every OPUS corpus's monolingual plain-text file for ``lang`` (latest versions)."""
+    api = f"{endpoint('OPUS_API')}?source={lang}&preprocessing=mono&version=latest"
+    corpora = _get_json(api).get("corpora", [])
+    urls = sorted({c["url"] for c in corpora if str(c.get("url", "")).endswith(".txt.gz")})
+    if not urls:
+        raise DownloadError(f"{api}: no OPUS monolingual files for {lang!r}")
+    return urls
+
+
+def _write_lines(lines: Iterable[str], out: Path, max_bytes: int | None) -> tuple[int, int]:
+    n = size = 0
+    with atomic_path(out) as tmp, open(tmp, "w", encoding="utf-8", errors="surrogateescape") as w:
+        for line in lines:
+            data = line.replace("\r", " ") + "\n"
+            size += len(data.encode("utf-8", errors="surrogateescape"))
+            if max_bytes is not None and size > max_bytes:
+                break
+            w.write(data)
+            n += 1
+    if n == 0:
+        out.unlink(missing_ok=True)
+        raise VocabswapError(f"{out}: the source gave no text")
+    return n, size
+
+
+def fetch_corpus(
+    source: str,
+    out: str | Path,
+    *,
+    lang: str | None = None,
+    max_bytes: int | None = None,
+    token: str | None = None,
+) -> dict[str, Any]:
+    """Materialise one raw text source as a plain UTF-8 file, one line a line (atomically).
+
+    Writes ``<out>.provenance.json`` listing every file read (URL, size, sha256) and returns it.
+    """
+    out = Path(out)
+    kind, _, arg = source.partition(":")
+    if not arg:
+        raise VocabswapError(f"source {source!r} is not 'scheme:value'")
+    cache = downloads_dir()
+    files: list[dict[str, Any]] = []
+
+    def fetched(url: str, dest: Path, sha256: str | None = None, headers=None) -> Path:
+        files.append(download(url, dest, sha256=sha256, headers=headers))
+        return dest
+
+    if kind == "packaged":
+        from vocabswap.data.packaged import packaged_lang, packaged_raw_text
+
+        if lang is not None and packaged_lang(arg) != lang:
+            raise VocabswapError(f"{source} is {packaged_lang(arg)} text, not {lang}")
+        n = packaged_raw_text(arg, out)
+        record = {"source": source, "lines": n, "note": "train sentences only"}
+        write_json(provenance_path(out), record)
+        return record
+
+    if kind == "oscar":
+        try:
+            parts = oscar_files(arg, token=token)
+        except DownloadError as err:
+            if "HTTP 401" in str(err) or "HTTP 403" in str(err):
+                raise DownloadError(
+                    f"{err}. OSCAR-2201 is gated: accept its terms on huggingface.co and set HF_TOKEN"
+                ) from None
+            raise
+        paths = [
+            fetched(
+                f"{endpoint('HF')}/datasets/{OSCAR_REPO}/resolve/main/{p['path']}",
+                cache / "oscar-2201" / arg / Path(p["path"]).name,
+                p["sha256"],
+                hf_headers(token),
+            )
+            for p in parts
+        ]
+        parse = parse_oscar_jsonl
+    elif kind == "opus":
+        if arg.count("/") == 2:
+            corpus, version, code = arg.split("/")
+            urls = [f"{endpoint('OPUS')}/OPUS-{corpus}/{version}/mono/{code}.txt.gz"]
+        else:
+            urls = opus_mono_urls(arg)
+        paths = [
+            fetched(u, cache / "opus" / "_".join([*u.split("/")[-4:-2], u.split("/")[-1]])) for u in urls
+        ]
+        parse = parse_text_lines
+    elif kind == "bible":
+        url = endpoint("BIBLE").format(name=arg)
+        paths = [fetched(url, cache / "bible" / f"{arg}.txt")]
+        parse = parse_bible
+    elif kind == "url":
+        paths = [fetched(arg, cache / "url" / hashlib.sha256(arg.encode()).hexdigest()[:16])]
+        parse = parse_text_lines
+    elif kind == "file":
+        path = Path(arg)
+        if not path.is_file():
+            raise InputError(path, None, "corpus file not found")
+        files.append({"path": str(path), "bytes": path.stat().st_size})
+        paths = [path]
+        parse = parse_text_lines
+    else:
+        raise VocabswapError(f"unknown corpus source scheme {kind!r} in {source!r}")
+
+    def lines() -> Iterator[str]:
+        for p in paths:
+            with open(p, "rb") as handle:
+                yield from parse(handle, source=str(p))
+
+    n, size = _write_lines(lines(), out, max_bytes)
+    record = {
+        "source": source,
+        "lang": lang,
+        "lines": n,
+        "bytes": size,
+        "max_bytes": max_bytes,
+        "files": files,
+    }
+    write_json(provenance_path(out), record)
+    return record
+
+
+def fetch_raw_corpus(source: str, lang: str | None, out: str | Path, **kwargs: Any) -> dict[str, Any]:
+    """``fetch_corpus`` with the (source, lang, out) argument order."""
+    return fetch_corpus(source, out, lang=lang, **kwargs)
+
+
+def fetch_ud(name: str, release: str, out_dir: str | Path | None = None) -> Path:
+    """Download a UD treebank's ``.conllu`` files at release tag ``r<release>`` (GitHub), each verified
+    against the git object id the API reports. Returns the directory."""
+    release = release.removeprefix("r")
+    out = Path(out_dir) if out_dir else downloads_dir() / "ud" / f"{name}@{release}"
+    listing = _get_json(
+        f"{endpoint('GITHUB_API')}/repos/UniversalDependencies/{name}/contents?ref=r{release}"
+    )
+    conllu = [e for e in listing if e.get("type") == "file" and e["name"].endswith(".conllu")]
+    if not conllu:
+        raise DownloadError(f"UD {name} r{release}: no .conllu files in the listing")
+    out.mkdir(parents=True, exist_ok=True)
+    for entry in conllu:
+        dest = out / entry["name"]
+        download(entry["download_url"], dest)
+        if entry.get("sha") and git_blob_sha1(dest) != entry["sha"]:
+            dest.unlink()
+            provenance_path(dest).unlink(missing_ok=True)
+            raise DownloadError(
+                f"{entry['download_url']}: checksum mismatch against git object {entry['sha']}"
+            )
+    return out
+
+
+def fetch_wikiann(lang: str, out: str | Path | None = None) -> Path:
+    """The original WikiAnn archive of ``lang`` (``{lang}.tar.gz`` holding ``wikiann-{lang}.bio``)."""
+    dest = Path(out) if out else downloads_dir() / "wikiann" / f"{lang}.tar.gz"
+    if dest.is_file():
+        return dest
+    template = endpoint("WIKIANN")
+    if not template:
+        raise VocabswapError(
+            f"WikiAnn {lang}: no download URL. The original files are in a Google Drive folder "
+            f"(https://elisa-ie.github.io/wikiann/); put {lang}.tar.gz at {dest} or set "
+            "VOCABSWAP_WIKIANN_URL to a URL template with {lang}"
+        )
+    download(template.format(lang=lang), dest)
+    return dest
