@@ -1,0 +1,227 @@
+"""Auxiliary token embeddings for FOCUS: a fastText model on the target corpus tokenised by the new tokenizer.
+
+The corpus is tokenised into SentencePiece pieces (``▁`` included, one sentence a line, pieces joined by
+spaces), exactly the text deepfocus trains on, so a fastText "word" is a piece of the new vocabulary.
+Defaults are deepfocus 1.0.1's (CBOW, dim 100, 3 epochs, min count 10, 10 negatives); the FOCUS paper's
+older settings are :meth:`FastTextOptions.paper`. Training is seeded and single-threaded by default,
+because fastText's Hogwild updates make multi-threaded training non-deterministic.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from vocabswap.errors import InputError, VocabswapError
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedTokenizerBase
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class FastTextOptions:
+    """fastText training settings (deepfocus's defaults)."""
+
+    dim: int = 100
+    epochs: int = 3
+    min_count: int = 10
+    model: str = "cbow"  # deepfocus: CBOW "is more closely aligned with masked language modelling"
+    neg: int = 10
+    threads: int = 1  # >1 is faster but not reproducible (Hogwild)
+    bucket: int = 2_000_000  # fastText's subword hash buckets (its default; the .bin is ~bucket x dim floats)
+
+    @classmethod
+    def paper(cls) -> FastTextOptions:
+        """The FOCUS version the paper used: dim 300, CBOW, 3 epochs, min count 1."""
+        return cls(dim=300, epochs=3, min_count=1, model="cbow")
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def read_corpus_lines(path: str | Path) -> Iterator[str]:
+    """Yield the non-blank lines of a UTF-8 text file; raise a one-line error for a missing, empty or
+    non-UTF-8 file (naming the line)."""
+    path = Path(path)
+    if not path.is_file():
+        raise VocabswapError(f"auxiliary corpus {path} does not exist")
+    n = 0
+    with open(path, "rb") as handle:
+        for lineno, raw in enumerate(handle, 1):
+            try:
+                line = raw.decode("utf-8").rstrip("\r\n")
+            except UnicodeDecodeError as err:
+                raise InputError(
+                    path,
+                    lineno,
+                    f"not UTF-8 ({err.reason} at byte {err.start}); re-encode the auxiliary corpus as UTF-8",
+                ) from err
+            if line.strip():
+                n += 1
+                yield line
+    if n == 0:
+        raise InputError(path, None, "the auxiliary corpus is empty; FOCUS needs target-language text")
+
+
+def check_corpus(path: str | Path) -> int:
+    """Validate an auxiliary corpus up front (see :func:`read_corpus_lines`); return its line count."""
+    return sum(1 for _ in read_corpus_lines(path))
+
+
+def tokenise_corpus(
+    corpus: str | Path, tokenizer: PreTrainedTokenizerBase, out: str | Path, *, batch_lines: int = 2048
+) -> int:
+    """Write ``corpus`` tokenised into pieces (space-joined, one line per input line) to ``out``."""
+    n = 0
+    with open(out, "w", encoding="utf-8") as handle:
+        for batch in _batches(read_corpus_lines(corpus), batch_lines):
+            encodings = tokenizer(batch, add_special_tokens=False)
+            for ids in encodings["input_ids"]:
+                handle.write(" ".join(tokenizer.convert_ids_to_tokens(ids)) + "\n")
+                n += 1
+    return n
+
+
+def _batches(lines: Iterator[str], size: int) -> Iterator[list[str]]:
+    batch: list[str] = []
+    for line in lines:
+        batch.append(line)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def train_fasttext(
+    corpus: str | Path,
+    tokenizer: PreTrainedTokenizerBase,
+    *,
+    options: FastTextOptions,
+    seed: int = 1,
+    save_to: str | Path | None = None,
+) -> Any:
+    """Train a fastText model on ``corpus`` tokenised by ``tokenizer``; optionally save it to ``save_to``
+    (a ``.bin``) and its word vectors beside it (the same name with ``.vec``, which FOCUS loads fast)."""
+    with tempfile.TemporaryDirectory(prefix="vocabswap-fasttext-") as tmp:
+        text = Path(tmp) / "tokenised.txt"
+        tokenise_corpus(corpus, tokenizer, text)
+        try:
+            model = _train_unsupervised(
+                input=str(text),
+                model=options.model,
+                dim=options.dim,
+                epoch=options.epochs,
+                minCount=options.min_count,
+                neg=options.neg,
+                thread=options.threads,
+                bucket=options.bucket,
+                seed=seed,
+                verbose=0,
+            )
+        except ValueError as err:  # fastText: "Empty vocabulary. Try a smaller -minCount value."
+            raise VocabswapError(
+                f"auxiliary corpus {corpus} is too small for fastText: no piece occurs {options.min_count} "
+                f"times ({err}); give more text or a lower min count"
+            ) from err
+    if save_to is not None:
+        model.save_model(str(save_to))
+        save_vectors(model, Path(save_to).with_suffix(".vec"))
+    return model
+
+
+def _train_unsupervised(**settings: Any) -> Any:
+    """``fasttext.train_unsupervised`` with a ``seed``: fastText's C++ trainer takes one, but the Python
+    wrapper of fasttext 0.9.3 does not pass it on, so build the arguments as the wrapper does."""
+    from fasttext import FastText as ft_module
+
+    args = {**ft_module.unsupervised_default, **settings}
+    built = ft_module._build_args(args, set(settings))
+    model = ft_module._FastText(args=built)
+    ft_module.fasttext.train(model.f, built)
+    model.set_args(model.f.getArgs())
+    return model
+
+
+class WordVectors:
+    """In-dictionary fastText word vectors read from a ``.vec`` file (word2vec text format), with the
+    part of the fastText model API that FOCUS uses. Loading them takes milliseconds, where a ``.bin``
+    (with its 2M subword buckets, ~800 MB at dim 100) takes seconds."""
+
+    def __init__(self, words: list[str], matrix: np.ndarray) -> None:
+        self.words = words
+        self.matrix = matrix
+        self.index = {w: i for i, w in enumerate(words)}
+
+    def get_words(self, on_unicode_error: str = "strict") -> list[str]:
+        return self.words
+
+    def get_dimension(self) -> int:
+        return int(self.matrix.shape[1])
+
+    def get_word_vector(self, word: str) -> np.ndarray:
+        return self.matrix[self.index[word]]
+
+
+def save_vectors(model: Any, path: str | Path) -> None:
+    """Write the model's dictionary words and their vectors as a ``.vec`` file (what FOCUS needs)."""
+    words = model.get_words(on_unicode_error="replace")
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write(f"{len(words)} {model.get_dimension()}\n")
+        for word in words:
+            handle.write(word + " " + " ".join(f"{v:.8g}" for v in model.get_word_vector(word)) + "\n")
+
+
+def read_vectors(path: Path) -> WordVectors:
+    lines = path.read_text(encoding="utf-8").splitlines()
+    try:
+        n, dim = (int(x) for x in lines[0].split())
+        words = [line.split(" ", 1)[0] for line in lines[1 : n + 1]]
+        values = np.array(
+            " ".join(line.split(" ", 1)[1] for line in lines[1 : n + 1]).split(), dtype=np.float32
+        )
+        return WordVectors(words, values.reshape(n, dim))
+    except (ValueError, IndexError) as err:
+        raise VocabswapError(f"{path} is not a fastText .vec file ({err})") from err
+
+
+def load_fasttext(path: str | Path) -> Any:
+    """Load a fastText ``.bin`` model or a ``.vec`` file of its word vectors, with a one-line error for a
+    missing or unreadable file."""
+    import fasttext
+
+    path = Path(path)
+    if not path.is_file():
+        raise VocabswapError(f"fastText model {path} does not exist")
+    if path.suffix == ".vec":
+        return read_vectors(path)
+    try:
+        return fasttext.load_model(str(path))
+    except Exception as err:  # the C++ loader raises ValueError/RuntimeError for a bad file
+        raise VocabswapError(f"cannot load fastText model {path}: {err}") from err
+
+
+def token_vectors(model: Any, pieces: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """fastText vectors of ``pieces`` (float32, one row each) and a mask of the pieces that have one.
+
+    As in deepfocus, a piece has a vector only if it is in the model's dictionary (it occurred at least
+    ``min_count`` times) and that vector is not all zeros; the others get a zero row and ``False``.
+    """
+    words = model.get_words(on_unicode_error="replace")
+    in_dict = set(words)
+    dim = model.get_dimension()
+    vectors = np.zeros((len(pieces), dim), dtype=np.float32)
+    has = np.fromiter((p in in_dict for p in pieces), dtype=bool, count=len(pieces))
+    idx = np.flatnonzero(has)
+    if len(idx):
+        vectors[idx] = np.stack([model.get_word_vector(pieces[i]) for i in idx])
+        has[idx] &= np.abs(vectors[idx]).sum(axis=1) > 0
+    return vectors, has

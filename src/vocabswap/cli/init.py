@@ -1,0 +1,95 @@
+"""``vocabswap init``: re-initialise a base model's embeddings for a new vocabulary."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+# Kept here (not imported from vocabswap.reinit) so that `--help` does not import numpy/torch.
+METHOD_HELP = (
+    "random, ident, script, script+posn, script+ident, script+posn+ident, focus, focus+ident, "
+    "mean, mean+ident, fvt, fvt+ident (lower-case, '+'-joined, any order)"
+)
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser(
+        "init",
+        help="re-initialise the embeddings of a base model for a new tokenizer",
+        description=(
+            "Install the new tokenizer's vocabulary into the base masked LM, its embedding rows filled by "
+            "METHOD (specials copied < base filler < ident), the MLM decoder tied and the output bias "
+            "remapped with the same row rule. Writes an HF directory (model + tokenizer) and "
+            "init_report.json, atomically: on error nothing is left at --out."
+        ),
+    )
+    parser.add_argument("--base", required=True, type=Path, metavar="DIR", help="base model directory")
+    parser.add_argument(
+        "--tokenizer", required=True, type=Path, metavar="DIR", help="new tokenizer directory"
+    )
+    parser.add_argument("--method", required=True, metavar="M", help=METHOD_HELP)
+    parser.add_argument(
+        "--aux-corpus",
+        type=Path,
+        metavar="F",
+        help="target-language text for FOCUS's auxiliary fastText model",
+    )
+    parser.add_argument(
+        "--fasttext-model",
+        type=Path,
+        metavar="F",
+        help="fastText model (.bin) or its word vectors (.vec, loads fast) trained on the target text "
+        "tokenised by the new tokenizer (instead of --aux-corpus)",
+    )
+    parser.add_argument("--seed", type=int, default=1, metavar="S", help="random seed (default 1)")
+    parser.add_argument(
+        "--paper-compat",
+        action="store_true",
+        help="reproduce the paper's code: truncate the MLM bias; SCRIPT overwrites specials",
+    )
+    focus = parser.add_argument_group("FOCUS (defaults: deepfocus 1.0.1's)")
+    focus.add_argument(
+        "--focus-paper",
+        action="store_true",
+        help="the FOCUS version the paper used: case-insensitive overlap, fastText dim 300, "
+        "CBOW, 3 epochs, min count 1",
+    )
+    focus.add_argument("--focus-overlap", choices=("exact", "fuzzy"), help="overlap rule (default exact)")
+    focus.add_argument("--fasttext-dim", type=int, metavar="N", help="fastText dimension (default 100)")
+    focus.add_argument("--fasttext-epochs", type=int, metavar="N", help="fastText epochs (default 3)")
+    focus.add_argument("--fasttext-min-count", type=int, metavar="N", help="fastText min count (default 10)")
+    focus.add_argument(
+        "--fasttext-threads", type=int, metavar="N", help="fastText threads (default 1: reproducible)"
+    )
+    parser.add_argument("--out", required=True, type=Path, metavar="DIR", help="output directory")
+    parser.set_defaults(func=_run)
+
+
+def _run(args: argparse.Namespace) -> None:
+    from dataclasses import replace
+
+    from vocabswap.reinit import FocusOptions, initialise
+
+    options = FocusOptions.paper() if args.focus_paper else FocusOptions()
+    if args.focus_overlap:
+        options = replace(options, overlap=args.focus_overlap)
+    ft = options.fasttext
+    for flag, field in (
+        ("fasttext_dim", "dim"),
+        ("fasttext_epochs", "epochs"),
+        ("fasttext_min_count", "min_count"),
+        ("fasttext_threads", "threads"),
+    ):
+        if getattr(args, flag) is not None:
+            ft = replace(ft, **{field: getattr(args, flag)})
+    initialise(
+        args.base,
+        args.tokenizer,
+        args.method,
+        out=args.out,
+        seed=args.seed,
+        aux_corpus=args.aux_corpus,
+        fasttext_model=args.fasttext_model,
+        paper_compat=args.paper_compat,
+        focus_options=replace(options, fasttext=ft),
+    )

@@ -1,0 +1,16 @@
+"""Embedding re-initialisation for a new vocabulary: methods composed of parts (see ``methods``)."""
+
+from vocabswap.reinit.api import REPORT_NAME, compute, initialise, make_context
+from vocabswap.reinit.focus import FocusOptions
+from vocabswap.reinit.methods import METHODS, build_recipe, canonical_name
+
+__all__ = [
+    "METHODS",
+    "REPORT_NAME",
+    "FocusOptions",
+    "build_recipe",
+    "canonical_name",
+    "compute",
+    "initialise",
+    "make_context",
+]

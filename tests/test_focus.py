@@ -1,0 +1,195 @@
+"""FOCUS: batched sparsemax, convex combinations of anchors, and parity with the deepfocus package."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from _reinit import context
+
+from vocabswap import aux_embeddings
+from vocabswap.aux_embeddings import FastTextOptions
+from vocabswap.errors import VocabswapError
+from vocabswap.reinit import build_recipe, compute
+from vocabswap.reinit.core import SOURCES
+from vocabswap.reinit.focus import FocusOptions
+from vocabswap.reinit.methods import MethodOptions
+from vocabswap.reinit.sparsemax import sparsemax, sparsemax_topk
+
+# fastText for the FOCUS tests: deepfocus's CBOW/negatives, but more epochs and a lower min count than its
+# defaults, so that the 60k-word Hebrew text gives informative vectors for most of the vocabulary, and
+# fewer subword buckets (an 80 MB .bin instead of 800 MB; both implementations read the same file).
+TEST_FASTTEXT = FastTextOptions(epochs=30, min_count=3, threads=2, bucket=200_000)
+
+
+# --- sparsemax -------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("scale", [0.05, 0.3, 1.0, 5.0])
+def test_batched_sparsemax_equals_entmax(scale):
+    import entmax
+
+    gen = torch.Generator().manual_seed(0)
+    z = torch.randn(300, 2000, generator=gen, dtype=torch.float64) * scale
+    z[0, :10] = z[0].max() + 1  # ties at the top
+    z[1] = 0.5  # a constant row: uniform weights
+    expected = entmax.sparsemax(z, dim=-1)
+    got = sparsemax(z)
+    torch.testing.assert_close(got, expected, atol=1e-12, rtol=0)
+    weights, indices = sparsemax_topk(z.float(), k=4)  # too small a first guess: grown automatically
+    dense = torch.zeros_like(z).scatter_(1, indices, weights)
+    torch.testing.assert_close(dense, expected, atol=1e-6, rtol=0)
+    assert (weights >= 0).all()
+    torch.testing.assert_close(weights.sum(1), torch.ones(300, dtype=torch.float64))
+
+
+# --- FOCUS on real data ----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def he_fasttext(he_tokenizer, hebrew_train_text, tmp_path_factory):
+    from vocabswap.tokenizer import load_tokenizer
+
+    path = tmp_path_factory.mktemp("fasttext") / "he.bin"
+    aux_embeddings.train_fasttext(
+        hebrew_train_text, load_tokenizer(he_tokenizer), options=TEST_FASTTEXT, seed=1, save_to=path
+    )
+    return path
+
+
+@pytest.fixture(scope="module")
+def focus_ctx(base_model_full, he_tokenizer, he_fasttext):
+    import dataclasses
+
+    # the same loaded base as the other modules' (loading the 250k model once per session)
+    return dataclasses.replace(context(base_model_full, he_tokenizer), fasttext_model=he_fasttext)
+
+
+@pytest.fixture(scope="module")
+def focus_result(focus_ctx):
+    return compute(focus_ctx, build_recipe("focus"), seed=1)
+
+
+@pytest.mark.slow
+def test_focus_rows_are_sparse_convex_combinations_of_anchor_rows(focus_ctx, focus_result):
+    ctx, rows, report = focus_ctx, focus_result.rows, focus_result.report
+    info = rows.focus
+    weights, anchor_new, anchor_base = info["weights"], info["anchor_new"], info["anchor_base"]
+    built = info["rows"]
+    assert np.array_equal(np.flatnonzero(rows.how == SOURCES.index("focus")), np.sort(built))
+    assert len(built) > 0.5 * ctx.vocab_size
+    # anchors: copied tokens (overlap + specials) that have a fastText vector, rows equal to their base row
+    assert np.array_equal(rows.emb[anchor_new], ctx.base_emb[anchor_base])
+    assert set(anchor_new.tolist()) <= set(np.flatnonzero(rows.base_id >= 0).tolist())
+    # convex: weights >= 0, each row sums to 1, and sparse
+    assert weights.data.min() > 0
+    np.testing.assert_allclose(np.asarray(weights.sum(axis=1)).ravel(), 1.0, atol=1e-9)
+    support = np.diff(weights.indptr)
+    assert support.max() < 0.2 * len(anchor_new) and np.median(support) < 0.05 * len(anchor_new)
+    # each built row is exactly that combination of anchor base rows, and so is its MLM bias
+    np.testing.assert_allclose(rows.emb[built], weights @ ctx.base_emb[anchor_base], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(focus_result.bias[built], weights @ ctx.base_bias[anchor_base], atol=1e-6)
+    # report
+    assert sum(report["counts"].values()) == ctx.vocab_size
+    assert report["counts"]["focus"] == len(built) == report["focus"]["built_from_anchors"]
+    assert report["focus"]["anchors"] == len(anchor_new)
+
+
+@pytest.mark.slow
+def test_tokens_without_a_fasttext_vector_fall_back_and_are_counted(focus_ctx, focus_result, he_fasttext):
+    ctx, rows, report = focus_ctx, focus_result.rows, focus_result.report
+    _, has = aux_embeddings.token_vectors(aux_embeddings.load_fasttext(he_fasttext), ctx.new_pieces)
+    fallback = np.flatnonzero(rows.how == SOURCES.index("fallback"))
+    assert not has[fallback].any()
+    assert report["no_vector"] == report["counts"]["fallback"] == len(fallback) > 0
+    copied = rows.base_id >= 0
+    assert ((~has) & ~copied).sum() == len(fallback)
+
+
+@pytest.mark.slow
+def test_focus_equals_focus_plus_ident(focus_ctx, focus_result):
+    other = compute(focus_ctx, build_recipe("focus+ident"), seed=1)
+    assert other.rows.emb.tobytes() == focus_result.rows.emb.tobytes()
+    assert other.report["counts"] == focus_result.report["counts"]
+
+
+@pytest.mark.slow
+def test_paper_focus_overlap_is_case_insensitive(focus_ctx):
+    from vocabswap.reinit.focus import overlap
+
+    targets = np.arange(focus_ctx.vocab_size)
+    exact_new, _ = overlap(focus_ctx, targets, "exact")
+    fuzzy_new, fuzzy_base = overlap(focus_ctx, targets, "fuzzy")
+    assert set(exact_new.tolist()) <= set(fuzzy_new.tolist())
+    assert len(fuzzy_new) > len(exact_new)
+    for n, b in zip(fuzzy_new, fuzzy_base, strict=True):
+        assert (
+            focus_ctx.new_pieces[n].replace("▁", "").lower()
+            == focus_ctx.base_pieces[b].replace("▁", "").lower()
+        )
+    assert FocusOptions.paper().fasttext == FastTextOptions(dim=300, epochs=3, min_count=1, model="cbow")
+
+
+@pytest.mark.slow
+def test_corpus_too_small_for_fasttext_is_a_one_line_error(base_model_full, he_tokenizer, hebrew_train_text):
+    import dataclasses
+
+    ctx = dataclasses.replace(
+        context(base_model_full, he_tokenizer), aux_corpus=hebrew_train_text, fasttext_model=None
+    )
+    options = FocusOptions(fasttext=FastTextOptions(min_count=10**8, epochs=1))
+    with pytest.raises(VocabswapError, match="too small for fastText") as err:
+        compute(ctx, build_recipe("focus", options=MethodOptions(focus=options)), seed=1)
+    assert "\n" not in str(err.value)
+
+
+@pytest.mark.slow
+def test_parity_with_deepfocus(focus_ctx, focus_result, he_fasttext, tmp_path, monkeypatch):
+    """Same tokenizers, corpus and fastText model: deepfocus.FOCUS and vocabswap's focus agree on the
+    overlap set and give rows with cosine >= 0.99 for every token both build from anchors."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))  # deepfocus's cache, not ~/.cache
+    import deepfocus
+    from deepfocus.focus import get_overlapping_tokens
+
+    ctx = focus_ctx
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # deepfocus's per-token loop is faster single-threaded on small tensors
+    try:
+        ref = deepfocus.FOCUS(
+            target_tokenizer=ctx.new_tokenizer,
+            source_tokenizer=ctx.base_tokenizer,
+            source_embeddings=torch.from_numpy(ctx.base_emb),
+            fasttext_model_path=str(he_fasttext),
+            verbosity="silent",
+            seed=1,
+        ).numpy()
+    finally:
+        torch.set_num_threads(threads)
+    overlap, _ = get_overlapping_tokens(
+        ctx.new_tokenizer,
+        ctx.base_tokenizer,
+        match_symbols=False,
+        exact_match_all=True,
+        fuzzy_match_all=False,
+    )
+    theirs = {ctx.new_tokenizer.convert_tokens_to_ids(t): info.source[0].id for t, info in overlap.items()}
+    rows = focus_result.rows
+    ours = {int(i): int(rows.base_id[i]) for i in np.flatnonzero(rows.base_id >= 0)}
+    assert ours == theirs
+    assert np.array_equal(ref[list(ours)], rows.emb[list(ours)])
+    built = rows.focus["rows"]
+    a, b = rows.emb[built].astype(np.float64), ref[built].astype(np.float64)
+    cosine = (a * b).sum(1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1)
+    assert cosine.min() >= 0.99, f"min cosine {cosine.min():.4f}"
+
+
+@pytest.mark.slow
+def test_word_vectors_file_gives_the_same_focus_rows_as_the_model(focus_ctx, focus_result, he_fasttext):
+    """train_fasttext writes a .vec beside the .bin; FOCUS from the .vec equals FOCUS from the .bin."""
+    import dataclasses
+
+    vec = he_fasttext.with_suffix(".vec")
+    assert vec.is_file()
+    other = compute(dataclasses.replace(focus_ctx, fasttext_model=vec), build_recipe("focus"), seed=1)
+    assert other.report["counts"] == focus_result.report["counts"]
+    np.testing.assert_allclose(other.rows.emb, focus_result.rows.emb, rtol=1e-4, atol=1e-5)
