@@ -1,0 +1,362 @@
+"""Seeded POS/NER fine-tuning of a model directory and the result JSON (paper Table 7, Appendix B).
+
+Defaults are the paper's: Adam, lr 5e-6 constant, batch 72 sequences, max length 256 (longer sentences
+are split into windows of whole words), at most 64 epochs, dev every 2 epochs, early stopping after 8 (POS)
+or 4 (NER) epochs without a better dev score, max grad norm 1.0, training data capped at the first 32,768
+sentences. The test score is that of the best-dev epoch's weights.
+
+Metrics: POS = UPOS accuracy over all words; NER = entity-level F1 (seqeval, conlleval-style matching)
+over sentences; ``paper_compat`` concatenates the sentences of each evaluation batch before scoring, as the
+paper's code did, and uses the double softmax in the loss (:mod:`vocabswap.tagging`).
+
+Labels: the label set is the set of tags in the training data. A dev/test tag that never occurs in train
+cannot be predicted: its words count as wrong (POS) and its entities as missed (NER). The run goes on,
+logs a warning, and lists such tags with their counts under ``unseen_labels`` in the result JSON.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import itertools
+import logging
+import math
+import time
+import warnings
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from vocabswap.atomic import write_json
+from vocabswap.data.tagged import read_tagged
+from vocabswap.errors import VocabswapError
+from vocabswap.lapt import load_tokenizer, sub_seed
+from vocabswap.tagging import Windows, WordTagger, collate_windows, encode_sentences, tagging_loss
+
+log = logging.getLogger(__name__)
+
+TASKS = ("pos", "ner")
+PATIENCE = {"pos": 8, "ner": 4}  # epochs (paper Table 7)
+SPLITS = ("train", "dev", "test")
+
+Sentences = list[tuple[list[str], list[str]]]
+
+
+@dataclass
+class FinetuneConfig:
+    """Fine-tuning settings; the defaults are the paper's (Table 7, Appendix B)."""
+
+    task: str = "pos"
+    seed: int = 1
+    lr: float = 5e-6
+    batch_size: int = 72
+    max_length: int = 256
+    max_epochs: int = 64
+    eval_every: int = 2  # epochs
+    patience: int | None = None  # epochs without a better dev score; None: 8 (POS) / 4 (NER)
+    max_grad_norm: float = 1.0
+    train_cap: int = 32_768  # training sentences
+    dropout: float | None = None  # before the linear layer; None: the encoder's hidden_dropout_prob
+    paper_compat: bool = False
+    device: str = "auto"
+    bf16: bool = True  # autocast on CUDA only
+
+    def validate(self) -> None:
+        if self.task not in TASKS:
+            raise VocabswapError(f"unknown task {self.task!r}; choose one of {', '.join(TASKS)}")
+        for name in ("batch_size", "max_epochs", "eval_every", "train_cap"):
+            if getattr(self, name) < 1:
+                raise VocabswapError(
+                    f"--{name.replace('_', '-')} must be at least 1, got {getattr(self, name)}"
+                )
+        if self.max_length < 3:
+            raise VocabswapError(f"--max-length must be at least 3, got {self.max_length}")
+        if self.lr <= 0:
+            raise VocabswapError(f"--lr must be positive, got {self.lr}")
+
+    @property
+    def effective_patience(self) -> int:
+        return PATIENCE[self.task] if self.patience is None else self.patience
+
+
+def read_eval_dir(data_dir: Path) -> dict[str, Sentences]:
+    """``train.tsv``/``dev.tsv``/``test.tsv`` of an evaluation data directory; empty splits are errors."""
+    if not data_dir.is_dir():
+        raise VocabswapError(
+            f"{data_dir}: not a directory; expected an evaluation data dir with train/dev/test.tsv"
+        )
+    data = {}
+    for split in SPLITS:
+        path = data_dir / f"{split}.tsv"
+        data[split] = read_tagged(path)
+        if not data[split]:
+            hint = " (a test-only language cannot be fine-tuned on)" if split != "test" else ""
+            raise VocabswapError(f"{path}: no sentences in the {split} split{hint}")
+    return data
+
+
+def label_set(train: Sentences, task: str) -> list[str]:
+    tags = sorted({t for _, ts in train for t in ts})
+    if task == "ner" and "O" in tags:
+        tags.remove("O")
+        tags.insert(0, "O")
+    return tags
+
+
+def unseen_labels(sentences: Sentences, known: set[str]) -> dict[str, int]:
+    counts = Counter(t for _, ts in sentences for t in ts if t not in known)
+    return dict(sorted(counts.items()))
+
+
+def pick_device(kind: str) -> torch.device:
+    if kind == "auto":
+        kind = "cuda" if torch.cuda.is_available() else "cpu"
+    if kind == "cuda" and not torch.cuda.is_available():
+        raise VocabswapError("--device cuda requested but no CUDA device is available")
+    if kind not in ("cpu", "cuda"):
+        raise VocabswapError(f"unknown device {kind!r}; use auto, cpu or cuda")
+    return torch.device(kind)
+
+
+def load_encoder(model_dir: Path):
+    from transformers import AutoModel
+    from transformers.utils import logging as hf_logging
+
+    verbosity = hf_logging.get_verbosity()
+    hf_logging.set_verbosity_error()  # the MLM head's weights are expected to be left out: no load report
+    try:
+        return AutoModel.from_pretrained(str(model_dir), add_pooling_layer=False, dtype=torch.float32)
+    except (OSError, ValueError, TypeError) as err:
+        raise VocabswapError(f"{model_dir}: the model does not load as an encoder: {err}") from err
+    finally:
+        hf_logging.set_verbosity(verbosity)
+
+
+def predict(
+    model: WordTagger,
+    windows: Windows,
+    batch_size: int,
+    pad_id: int,
+    device: torch.device,
+    autocast: contextlib.AbstractContextManager,
+) -> list[np.ndarray]:
+    """Predicted label ids per sentence (windows re-joined in order)."""
+    model.eval()
+    per_window: list[np.ndarray] = []
+    with torch.no_grad():
+        for start in range(0, len(windows), batch_size):
+            rows = np.arange(start, min(start + batch_size, len(windows)))
+            b = collate_windows(windows, rows, pad_id)
+            with autocast:
+                logits = model(
+                    b.input_ids.to(device), b.attention_mask.to(device), b.word_index.to(device), b.n_words
+                )
+            pred = logits.argmax(-1).cpu().numpy()
+            bounds = np.cumsum([len(windows.labels[r]) for r in rows])[:-1]
+            per_window.extend(np.split(pred, bounds))
+    model.train()
+    out: list[list[np.ndarray]] = [[] for _ in range(windows.n_sentences)]
+    for w, s in enumerate(windows.sentence):
+        out[s].append(per_window[w])
+    return [np.concatenate(parts) for parts in out]
+
+
+def score(
+    task: str,
+    gold: Sentences,
+    pred_ids: list[np.ndarray],
+    labels: list[str],
+    *,
+    paper_compat: bool,
+    batch_size: int,
+) -> dict[str, float]:
+    """POS: accuracy over words. NER: entity-level precision/recall/F1 (seqeval) per sentence, or over
+    batch-concatenated sentences with ``paper_compat``."""
+    names = np.array(labels, dtype=object)
+    for i, ((words, _), p) in enumerate(zip(gold, pred_ids, strict=True)):
+        if len(p) != len(words):  # every word is predicted exactly once, windows or not
+            raise AssertionError(f"sentence {i}: {len(words)} words but {len(p)} predictions")
+    if task == "pos":
+        correct = sum(
+            int((names[p] == np.array(tags, dtype=object)).sum())
+            for (_, tags), p in zip(gold, pred_ids, strict=True)
+        )
+        total = sum(len(tags) for _, tags in gold)
+        return {"accuracy": correct / total}
+    from seqeval.metrics import f1_score, precision_score, recall_score
+
+    y_true = [list(tags) for _, tags in gold]
+    y_pred = [list(names[p]) for p in pred_ids]
+    if paper_compat:
+        y_true = [
+            list(itertools.chain(*y_true[i : i + batch_size])) for i in range(0, len(y_true), batch_size)
+        ]
+        y_pred = [
+            list(itertools.chain(*y_pred[i : i + batch_size])) for i in range(0, len(y_pred), batch_size)
+        ]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # seqeval warns when there is no predicted entity (F1 = 0)
+        return {
+            "f1": float(f1_score(y_true, y_pred)),
+            "precision": float(precision_score(y_true, y_pred)),
+            "recall": float(recall_score(y_true, y_pred)),
+        }
+
+
+def run_finetune(
+    model_dir: str | Path, data_dir: str | Path, out: str | Path, config: FinetuneConfig
+) -> dict[str, Any]:
+    """Fine-tune one seed, evaluate the best-dev epoch on test, write the result JSON atomically."""
+    config.validate()
+    model_dir, data_dir, out = Path(model_dir), Path(data_dir), Path(out)
+    started = time.perf_counter()
+    tokenizer = load_tokenizer(model_dir)
+    data = read_eval_dir(data_dir)
+    n_train_total = len(data["train"])
+    train = data["train"][: config.train_cap]
+    labels = label_set(train, config.task)
+    if len(labels) < 2:
+        raise VocabswapError(f"{data_dir / 'train.tsv'}: only one tag ({labels[0]}); nothing to learn")
+    label_ids = {t: i for i, t in enumerate(labels)}
+    unseen = {s: unseen_labels(data[s], set(labels)) for s in ("dev", "test")}
+    warn = []
+    for split, counts in unseen.items():
+        if counts:
+            msg = (
+                f"{data_dir / (split + '.tsv')}: tags never seen in train {counts}; "
+                "they cannot be predicted and count as errors"
+            )
+            log.warning(msg)
+            warn.append(msg)
+
+    windows = {
+        s: encode_sentences(d, tokenizer, label_ids, config.max_length)
+        for s, d in (("train", train), ("dev", data["dev"]), ("test", data["test"]))
+    }
+    for split, w in windows.items():
+        if w.split_sentences:
+            log.info(
+                "%s: %d sentences longer than %d split into windows",
+                split,
+                w.split_sentences,
+                config.max_length,
+            )
+        if w.truncated_words:
+            warn.append(
+                f"{split}: {w.truncated_words} words with more than {config.max_length - 2} sub-words cut"
+            )
+
+    device = pick_device(config.device)
+    use_cuda = device.type == "cuda"
+    autocast = (
+        torch.autocast("cuda", dtype=torch.bfloat16) if use_cuda and config.bf16 else contextlib.nullcontext()
+    )
+    torch.manual_seed(sub_seed(config.seed, 10))  # head initialisation and dropout
+    encoder = load_encoder(model_dir)
+    rows = encoder.get_input_embeddings().weight.shape[0]
+    if len(tokenizer) > rows:
+        raise VocabswapError(
+            f"{model_dir}: tokenizer has {len(tokenizer)} ids but the embedding only {rows} rows"
+        )
+    dropout = encoder.config.hidden_dropout_prob if config.dropout is None else config.dropout
+    model = WordTagger(encoder, len(labels), dropout).to(device)
+    model.train()
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, fused=use_cuda)
+    o_label = label_ids.get("O") if config.task == "ner" else None
+    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+    patience = config.effective_patience
+    metric = "accuracy" if config.task == "pos" else "f1"
+
+    best_score, best_epoch, best_state = -math.inf, 0, None
+    curve: list[dict[str, Any]] = []
+    train_w = windows["train"]
+    epoch = 0
+    for epoch in range(1, config.max_epochs + 1):
+        order = np.random.default_rng(sub_seed(config.seed, 11, epoch)).permutation(len(train_w))
+        losses = []
+        for start in range(0, len(order), config.batch_size):
+            b = collate_windows(train_w, order[start : start + config.batch_size], pad_id)
+            with autocast:
+                logits = model(
+                    b.input_ids.to(device), b.attention_mask.to(device), b.word_index.to(device), b.n_words
+                )
+            loss = tagging_loss(
+                logits, b.labels.to(device), o_label=o_label, paper_compat=config.paper_compat
+            )
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), config.max_grad_norm)
+            optimizer.step()
+            losses.append(float(loss.detach()))
+        if epoch % config.eval_every and epoch != config.max_epochs:
+            continue
+        pred = predict(model, windows["dev"], config.batch_size, pad_id, device, autocast)
+        dev = score(
+            config.task,
+            data["dev"],
+            pred,
+            labels,
+            paper_compat=config.paper_compat,
+            batch_size=config.batch_size,
+        )
+        curve.append(
+            {"epoch": epoch, "dev": dev[metric], "dev_metrics": dev, "train_loss": float(np.mean(losses))}
+        )
+        log.info("epoch %d: train loss %.4f, dev %s %.4f", epoch, np.mean(losses), metric, dev[metric])
+        if dev[metric] > best_score:
+            best_score, best_epoch = dev[metric], epoch
+            best_state = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
+        elif epoch - best_epoch >= patience:
+            break
+    assert best_state is not None
+    model.load_state_dict(best_state)
+    test = score(
+        config.task,
+        data["test"],
+        predict(model, windows["test"], config.batch_size, pad_id, device, autocast),
+        labels,
+        paper_compat=config.paper_compat,
+        batch_size=config.batch_size,
+    )
+    settings = dataclasses.asdict(config)
+    settings.update(
+        patience=patience,
+        dropout=dropout,
+        device=str(device),
+        precision="bf16-autocast" if use_cuda and config.bf16 else "fp32",
+    )
+    result = {
+        "task": config.task,
+        "metric": metric,
+        "score": test[metric],
+        "test_metrics": test,
+        "best_dev": best_score,
+        "best_epoch": best_epoch,
+        "epochs_run": epoch,
+        "stopped_early": epoch < config.max_epochs,
+        "dev_curve": curve,
+        "seed": config.seed,
+        "paper_compat": config.paper_compat,
+        "settings": settings,
+        "model": str(model_dir),
+        "data": str(data_dir),
+        "n_sentences": {
+            "train": len(train),
+            "train_total": n_train_total,
+            "dev": len(data["dev"]),
+            "test": len(data["test"]),
+        },
+        "n_windows": {s: len(w) for s, w in windows.items()},
+        "split_sentences": {s: w.split_sentences for s, w in windows.items()},
+        "truncated_words": {s: w.truncated_words for s, w in windows.items()},
+        "labels": labels,
+        "unseen_labels": unseen,
+        "warnings": warn,
+        "seconds": round(time.perf_counter() - started, 2),
+    }
+    write_json(out, result)
+    return result

@@ -1,0 +1,884 @@
+"""Language-adaptive pre-training (LAPT): continued masked-LM training with the paper's freeze schedule.
+
+One training loop (no Hugging Face Trainer: freezing, resume and the masked-only head need full control):
+
+* Defaults are the paper's (Table 6, Section 4): MLM 0.15 (80/10/10), max length 256, AdamW lr 1e-5 with one
+  linear decay from step 0 to 0 at the last step and no warm-up, weight decay 0, batch 200 sequences
+  (gradient accumulation over micro-batches, split across DDP processes), max grad norm 1.0 (0.5 after a
+  non-finite loss), 100k steps, dev MLM loss every 1000 steps, the best-dev checkpoint is the output.
+* Regimes: ``full`` freezes every parameter under ``roberta.encoder`` for the first 10% of the steps, then
+  trains everything; ``emb`` keeps them frozen throughout. Embeddings (word, position, type), the
+  embedding LayerNorm and the MLM head always train. Every parameter is in the AdamW optimizer from the
+  start; a frozen parameter has ``requires_grad=False``, so it has no gradient and AdamW skips it (no
+  moment update, no weight decay); after unfreezing it gets gradients and updates, with the same single LR
+  schedule (no re-warm-up).
+* Determinism: the batch at step ``k`` (which sequences, their masks, the dropout RNG) is a pure function
+  of ``(seed, k)``, so a resumed run replays exactly the steps an uninterrupted one would take.
+* Resumable state lives in a state directory outside the output (default ``<out>.state``): model,
+  optimizer, scheduler, RNG, step, best-so-far and the log, saved at every evaluation (and at step 0).
+  Snakemake deletes a failed job's outputs; the state directory survives and the next run resumes.
+* A non-finite loss or gradient norm restarts from the last checkpoint with max grad norm 0.5, logged.
+* The output is written atomically: the best-dev model as a Hugging Face directory with the tokenizer,
+  ``lapt_log.json`` (settings, dev curve, tokens, FLOPs both ways, restarts) and ``training_log.jsonl``.
+* GPU: bf16 autocast, SDPA attention, fused AdamW; multi-GPU/-process via ``torchrun`` (NCCL on GPU, gloo
+  on CPU).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import datetime
+import hashlib
+import json
+import logging
+import math
+import os
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from vocabswap.atomic import atomic_dir, atomic_open, atomic_path, write_json
+from vocabswap.errors import VocabswapError
+from vocabswap.flops import MLMFlopModel, step_flops
+from vocabswap.mlm import (
+    MaskedLMObjective,
+    MaskingConfig,
+    MLMMasker,
+    PackedCorpus,
+    collate,
+    load_packed,
+    pack_file,
+)
+
+log = logging.getLogger(__name__)
+
+ENCODER_PREFIX = "roberta.encoder"
+REGIMES = ("full", "emb")
+# Files of a Hugging Face model directory that belong to the tokenizer (copied verbatim into the output).
+TOKENIZER_FILE_PREFIXES = ("tokenizer", "special_tokens_map", "added_tokens", "sentencepiece", "spiece")
+# Settings that change the trajectory: a state directory written with other values cannot be resumed.
+TRAJECTORY_KEYS = (
+    "regime",
+    "steps",
+    "batch_size",
+    "lr",
+    "weight_decay",
+    "max_length",
+    "mlm_probability",
+    "freeze_fraction",
+    "seed",
+    "head",
+)
+
+
+@dataclass
+class LaptConfig:
+    """LAPT settings; the defaults are the paper's (Table 6, Section 4)."""
+
+    regime: str = "full"
+    steps: int = 100_000
+    batch_size: int = 200  # sequences per optimizer step, over all processes
+    micro_batch_size: int = 8  # sequences per forward/backward in one process
+    eval_every: int = 1000
+    lr: float = 1e-5
+    weight_decay: float = 0.0
+    max_grad_norm: float = 1.0
+    nan_max_grad_norm: float = 0.5
+    max_restarts: int = 3
+    max_length: int = 256
+    mlm_probability: float = 0.15
+    freeze_fraction: float = 0.1  # regime full: encoder frozen for this share of the steps
+    seed: int = 1
+    head: str = "masked"  # "all" = the stock all-positions head (same loss, more FLOPs)
+    log_every: int = 100
+    device: str = "auto"  # auto | cpu | cuda
+    bf16: bool = True  # autocast on CUDA only; CPU runs fp32
+    keep_state: bool = False  # keep the state directory after a successful run
+    debug_nan_at_step: int | None = None  # test hook: poison the loss once at this step
+    debug_step_sleep: float = 0.0  # test hook: seconds to sleep after each step
+
+    def validate(self) -> None:
+        if self.regime not in REGIMES:
+            raise VocabswapError(f"unknown LAPT regime {self.regime!r}; choose one of {', '.join(REGIMES)}")
+        for name in ("steps", "batch_size", "micro_batch_size", "eval_every", "max_length", "log_every"):
+            if getattr(self, name) < 1:
+                raise VocabswapError(
+                    f"--{name.replace('_', '-')} must be at least 1, got {getattr(self, name)}"
+                )
+        if not 0.0 <= self.freeze_fraction <= 1.0:
+            raise VocabswapError(f"freeze fraction must be in [0, 1], got {self.freeze_fraction}")
+        if self.lr <= 0 or self.max_grad_norm <= 0 or self.nan_max_grad_norm <= 0:
+            raise VocabswapError("learning rate and grad norms must be positive")
+        if self.head not in ("masked", "all"):
+            raise VocabswapError(f"head must be 'masked' or 'all', got {self.head!r}")
+
+    @property
+    def frozen_steps(self) -> int:
+        """Optimizer steps ``0 .. frozen_steps-1`` run with the encoder frozen."""
+        if self.regime == "emb":
+            return self.steps
+        return round(self.freeze_fraction * self.steps)
+
+    def lr_at(self, step: int) -> float:
+        """Learning rate of optimizer step ``step`` (0-based): one linear decay to 0, no warm-up."""
+        return self.lr * max(0.0, 1.0 - step / self.steps)
+
+
+@dataclass
+class TrainState:
+    """Everything besides tensors that a resumed run needs; saved as JSON beside the tensors."""
+
+    step: int = 0
+    max_grad_norm: float = 1.0
+    best_loss: float = math.inf
+    best_step: int | None = None
+    tokens_seen: int = 0
+    sequences_seen: int = 0
+    flops_executed: int = 0
+    flops_paper: int = 0
+    dev_curve: list[dict[str, Any]] = field(default_factory=list)
+    restarts: list[dict[str, Any]] = field(default_factory=list)
+    train_seconds: float = 0.0
+
+
+# ----------------------------------------------------------------------------------------------------------
+# model directory helpers
+
+
+def tokenizer_files(model_dir: Path) -> list[Path]:
+    return sorted(
+        p
+        for p in Path(model_dir).iterdir()
+        if p.is_file() and (p.name.startswith(TOKENIZER_FILE_PREFIXES) or p.suffix == ".model")
+    )
+
+
+def load_tokenizer(model_dir: str | Path):
+    """The tokenizer saved in a model directory; a clear error when there is none or it does not load."""
+    from transformers import AutoTokenizer
+
+    model_dir = Path(model_dir)
+    if not model_dir.is_dir():
+        raise VocabswapError(f"{model_dir}: not a directory; expected a Hugging Face model directory")
+    if not tokenizer_files(model_dir):
+        raise VocabswapError(
+            f"{model_dir}: no tokenizer in this model directory (no tokenizer.json, tokenizer_config.json "
+            "or SentencePiece model); vocabswap needs the model's own tokenizer beside its weights — use a "
+            "directory written by `vocabswap base-model` or `vocabswap init`"
+        )
+    try:
+        return AutoTokenizer.from_pretrained(str(model_dir))
+    except Exception as err:  # transformers raises many types for a broken tokenizer
+        raise VocabswapError(f"{model_dir}: the tokenizer does not load: {err}") from err
+
+
+def load_masked_lm(model_dir: str | Path, *, attn_implementation: str = "sdpa"):
+    from transformers import AutoModelForMaskedLM
+
+    try:
+        return AutoModelForMaskedLM.from_pretrained(
+            str(model_dir), attn_implementation=attn_implementation, dtype=torch.float32
+        )
+    except (OSError, ValueError) as err:
+        raise VocabswapError(f"{model_dir}: not a masked-LM model directory: {err}") from err
+
+
+def copy_tokenizer(model_dir: Path, dest: Path) -> None:
+    for path in tokenizer_files(model_dir):
+        shutil.copy2(path, dest / path.name)
+
+
+def file_digest(path: Path, *, extra: bytes = b"") -> str:
+    h = hashlib.sha256(extra)
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def tokenizer_digest(model_dir: Path) -> str:
+    h = hashlib.sha256()
+    for path in tokenizer_files(model_dir):
+        h.update(path.name.encode())
+        h.update(bytes.fromhex(file_digest(path)))
+    return h.hexdigest()
+
+
+# ----------------------------------------------------------------------------------------------------------
+# distributed helpers
+
+
+@dataclass(frozen=True)
+class Dist:
+    rank: int = 0
+    world: int = 1
+    local_rank: int = 0
+
+    @property
+    def main(self) -> bool:
+        return self.rank == 0
+
+    @property
+    def enabled(self) -> bool:
+        return self.world > 1
+
+    def barrier(self) -> None:
+        if self.enabled:
+            torch.distributed.barrier()
+
+    def all_sum(self, values: list[float], device: torch.device) -> list[float]:
+        if not self.enabled:
+            return values
+        t = torch.tensor(values, dtype=torch.float64, device=device)
+        torch.distributed.all_reduce(t)
+        return t.tolist()
+
+
+def init_distributed(device_kind: str) -> Dist:
+    """Join the process group that ``torchrun`` describes in the environment (single process otherwise)."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world <= 1:
+        return Dist()
+    if not torch.distributed.is_initialized():
+        # generous timeout: the main process alone packs the corpus while the others wait
+        torch.distributed.init_process_group(
+            backend="nccl" if device_kind == "cuda" else "gloo", timeout=datetime.timedelta(hours=3)
+        )
+    return Dist(
+        rank=torch.distributed.get_rank(),
+        world=torch.distributed.get_world_size(),
+        local_rank=int(os.environ.get("LOCAL_RANK", "0")),
+    )
+
+
+def pick_device(kind: str, dist: Dist) -> torch.device:
+    if kind == "auto":
+        kind = "cuda" if torch.cuda.is_available() else "cpu"
+    if kind == "cuda":
+        if not torch.cuda.is_available():
+            raise VocabswapError("--device cuda requested but no CUDA device is available")
+        torch.cuda.set_device(dist.local_rank)
+        return torch.device("cuda", dist.local_rank)
+    if kind != "cpu":
+        raise VocabswapError(f"unknown device {kind!r}; use auto, cpu or cuda")
+    return torch.device("cpu")
+
+
+# ----------------------------------------------------------------------------------------------------------
+# data
+
+
+def sub_seed(*parts: int) -> int:
+    """A 63-bit seed derived from integers (seed, step, rank, ...), stable across runs and platforms."""
+    return int(np.random.SeedSequence([int(p) for p in parts]).generate_state(2, dtype=np.uint64)[0] >> 1)
+
+
+class BatchStream:
+    """The global batch of step ``k``: positions ``[k·B, (k+1)·B)`` of an endless sequence of seeded
+    per-epoch permutations of the corpus. A pure function of (seed, step): nothing to save for resume."""
+
+    def __init__(self, n: int, batch_size: int, seed: int) -> None:
+        self.n, self.batch_size, self.seed = n, batch_size, seed
+        self._perms: dict[int, np.ndarray] = {}
+
+    def _perm(self, epoch: int) -> np.ndarray:
+        if epoch not in self._perms:
+            if len(self._perms) > 4:
+                self._perms.pop(min(self._perms))
+            self._perms[epoch] = np.random.default_rng(sub_seed(self.seed, 1, epoch)).permutation(self.n)
+        return self._perms[epoch]
+
+    def indices(self, step: int) -> np.ndarray:
+        pos = np.arange(step * self.batch_size, (step + 1) * self.batch_size, dtype=np.int64)
+        epochs, offsets = pos // self.n, pos % self.n
+        return np.concatenate([self._perm(int(e))[offsets[epochs == e]] for e in np.unique(epochs)])
+
+    def epoch_of(self, step: int) -> float:
+        return step * self.batch_size / self.n
+
+
+def load_or_pack(
+    path: Path,
+    role: str,
+    tokenizer,
+    model_dir: Path,
+    max_length: int,
+    cache_dir: Path,
+    dist: Dist,
+    device: torch.device,
+) -> PackedCorpus:
+    """Pack a corpus once (main process, streaming) into the state directory; every run and process then
+    memory-maps it. An input error on the main process is raised on every process."""
+    key = file_digest(path, extra=f"{tokenizer_digest(model_dir)}:{max_length}".encode())[:16]
+    data, meta_path = cache_dir / f"{role}.{key}.int32", cache_dir / f"{role}.{key}.json"
+    error: VocabswapError | None = None
+    if dist.main and not meta_path.exists():
+        started = time.perf_counter()
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            with atomic_path(data) as tmp:
+                meta = pack_file(path, tokenizer, max_length, tmp)
+            write_json(meta_path, meta)
+            log.info(
+                "%s: %d lines, %d tokens -> %d blocks of <= %d in %.1fs (cached in %s)",
+                path,
+                meta["n_lines"],
+                meta["n_tokens"],
+                meta["n_blocks"],
+                max_length,
+                time.perf_counter() - started,
+                cache_dir,
+            )
+        except VocabswapError as err:
+            error = err
+    if dist.all_sum([1.0 if error else 0.0], device)[0]:
+        raise error or VocabswapError(f"{path}: the main process could not read this {role} corpus")
+    meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    return load_packed(data, meta)
+
+
+@dataclass(frozen=True)
+class MicroBatch:
+    input_ids: torch.Tensor
+    attention_mask: torch.Tensor
+    labels: torch.Tensor
+
+
+def make_global_batch(
+    corpus: PackedCorpus, idx: np.ndarray, masker: MLMMasker, generator: torch.Generator, pad_id: int
+) -> MicroBatch:
+    input_ids, attention_mask = collate(corpus.blocks[idx], corpus.lengths[idx], pad_id)
+    masked, labels = masker(input_ids, attention_mask, generator)
+    return MicroBatch(masked, attention_mask, labels)
+
+
+def split_batch(batch: MicroBatch, parts: np.ndarray, size: int) -> list[MicroBatch]:
+    """This process's share ``parts`` (row indices) of the global batch, cut into micro-batches of ``size``
+    rows, each trimmed to its longest sequence."""
+    out = []
+    for start in range(0, len(parts), size):
+        rows = torch.from_numpy(parts[start : start + size])
+        am = batch.attention_mask[rows]
+        width = int(am.sum(1).max())
+        out.append(MicroBatch(batch.input_ids[rows, :width], am[:, :width], batch.labels[rows, :width]))
+    return out
+
+
+# ----------------------------------------------------------------------------------------------------------
+# freezing
+
+
+def encoder_parameters(model: nn.Module) -> list[tuple[str, nn.Parameter]]:
+    return [(n, p) for n, p in model.named_parameters() if n.startswith(ENCODER_PREFIX + ".")]
+
+
+def set_encoder_frozen(model: nn.Module, frozen: bool) -> None:
+    """Freeze or unfreeze the transformer blocks; everything else always trains."""
+    blocks = encoder_parameters(model)
+    if not blocks:
+        raise VocabswapError(f"the model has no parameters under {ENCODER_PREFIX!r}; expected XLM-R layout")
+    for _, p in model.named_parameters():
+        p.requires_grad_(True)
+    for _, p in blocks:
+        p.requires_grad_(not frozen)
+        if frozen:
+            p.grad = None
+
+
+# ----------------------------------------------------------------------------------------------------------
+# checkpoints
+
+
+class StateDir:
+    """Layout of the resumable state directory (outside the declared output)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.checkpoint = root / "checkpoint"
+        self.best = root / "best"
+        self.cache = root / "cache"
+        self.log = root / "training_log.jsonl"
+
+    def save_checkpoint(
+        self,
+        model: nn.Module,
+        optimizer: torch.optim.Optimizer,
+        scheduler: torch.optim.lr_scheduler.LRScheduler,
+        state: TrainState,
+        config: LaptConfig,
+    ) -> None:
+        with atomic_dir(self.checkpoint) as tmp:
+            torch.save(model.state_dict(), tmp / "model.pt")
+            torch.save(optimizer.state_dict(), tmp / "optimizer.pt")
+            torch.save(scheduler.state_dict(), tmp / "scheduler.pt")
+            rng = {"torch": torch.get_rng_state()}
+            if torch.cuda.is_available():
+                rng["cuda"] = torch.cuda.get_rng_state_all()
+            torch.save(rng, tmp / "rng.pt")
+            write_json(tmp / "trainer_state.json", dataclasses.asdict(state))
+            write_json(tmp / "config.json", dataclasses.asdict(config))
+
+    def load_checkpoint(
+        self,
+        model: nn.Module,
+        optimizer: torch.optim.Optimizer,
+        scheduler: torch.optim.lr_scheduler.LRScheduler,
+    ) -> TrainState:
+        model.load_state_dict(torch.load(self.checkpoint / "model.pt", map_location="cpu", weights_only=True))
+        optimizer.load_state_dict(torch.load(self.checkpoint / "optimizer.pt", weights_only=True))
+        scheduler.load_state_dict(torch.load(self.checkpoint / "scheduler.pt", weights_only=True))
+        rng = torch.load(self.checkpoint / "rng.pt", weights_only=False)
+        torch.set_rng_state(rng["torch"])
+        if "cuda" in rng and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(rng["cuda"])
+        raw = json.loads((self.checkpoint / "trainer_state.json").read_text(encoding="utf-8"))
+        if raw["best_loss"] is None:
+            raw["best_loss"] = math.inf
+        return TrainState(**raw)
+
+    def saved_config(self) -> dict[str, Any] | None:
+        path = self.checkpoint / "config.json"
+        return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
+
+    def append_log(self, record: dict[str, Any]) -> None:
+        with open(self.log, "a", encoding="utf-8") as handle:
+            handle.write(json.dumps(record) + "\n")
+
+    def truncate_log(self, step: int) -> None:
+        """Drop step records after ``step`` (they will be replayed) from the append-only log."""
+        if not self.log.exists():
+            return
+        keep = []
+        for line in self.log.read_text(encoding="utf-8").splitlines():
+            try:
+                rec = json.loads(line)
+            except json.JSONDecodeError:
+                continue  # a line cut short by a kill
+            if rec.get("step", 0) <= step:
+                keep.append(line)
+        with atomic_open(self.log) as handle:
+            handle.write("".join(k + "\n" for k in keep))
+
+
+def save_hf_model(model: nn.Module, model_dir: Path, dest: Path, extra: dict[str, Any]) -> None:
+    """Write ``model`` as a Hugging Face directory with the input's tokenizer files, atomically."""
+    with atomic_dir(dest) as tmp:
+        model.save_pretrained(tmp)
+        copy_tokenizer(model_dir, tmp)
+        write_json(tmp / "best.json", extra)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# the loop
+
+
+def evaluate(
+    objective: nn.Module,
+    dev: list[MicroBatch],
+    dist: Dist,
+    device: torch.device,
+    autocast: contextlib.AbstractContextManager,
+) -> float:
+    """Mean MLM cross-entropy over the dev set's fixed masks (each process a share; summed over all)."""
+    was_training = objective.training
+    objective.eval()
+    total, count = 0.0, 0.0
+    with torch.no_grad():
+        for mb in dev[dist.rank :: dist.world]:
+            with autocast:
+                loss, n = objective(
+                    mb.input_ids.to(device), mb.attention_mask.to(device), mb.labels.to(device)
+                )
+            total += float(loss)
+            count += float(n)
+    objective.train(was_training)
+    total, count = dist.all_sum([total, count], device)
+    return total / count if count else math.nan
+
+
+def prepare_dev(
+    corpus: PackedCorpus, masker: MLMMasker, seed: int, pad_id: int, size: int
+) -> list[MicroBatch]:
+    gen = torch.Generator().manual_seed(sub_seed(seed, 2))
+    everything = make_global_batch(corpus, np.arange(len(corpus)), masker, gen, pad_id)
+    return split_batch(everything, np.arange(len(corpus)), size)
+
+
+def run_lapt(
+    model_dir: str | Path,
+    train: str | Path,
+    dev: str | Path,
+    out: str | Path,
+    config: LaptConfig,
+    *,
+    state_dir: str | Path | None = None,
+    callback: Callable[[int, nn.Module, torch.optim.Optimizer], None] | None = None,
+) -> dict[str, Any]:
+    """Train, and write the best-dev model directory to ``out``; returns the summary (``lapt_log.json``).
+
+    ``callback(step, model, optimizer)``, if given, is called before the first step and after every
+    optimizer step (for monitoring and tests; it must not modify the model)."""
+    config.validate()
+    model_dir, train, dev, out = Path(model_dir), Path(train), Path(dev), Path(out)
+    sd = StateDir(Path(state_dir) if state_dir else out.with_name(out.name + ".state"))
+    if sd.root.resolve() == out.resolve() or out.resolve() in sd.root.resolve().parents:
+        raise VocabswapError(f"--state-dir {sd.root} must lie outside the output {out}")
+    for path, role in ((train, "training"), (dev, "dev")):
+        if not path.is_file():
+            raise VocabswapError(f"{path}: no such {role} file")
+
+    device_kind = config.device
+    if device_kind == "auto":
+        device_kind = "cuda" if torch.cuda.is_available() else "cpu"
+    dist = init_distributed(device_kind)
+    device = pick_device(device_kind, dist)
+    try:
+        return _train(model_dir, train, dev, out, config, sd, dist, device, callback)
+    finally:
+        if dist.enabled:
+            torch.distributed.destroy_process_group()
+
+
+def _train(
+    model_dir: Path,
+    train_path: Path,
+    dev_path: Path,
+    out: Path,
+    config: LaptConfig,
+    sd: StateDir,
+    dist: Dist,
+    device: torch.device,
+    callback: Callable[[int, nn.Module, torch.optim.Optimizer], None] | None,
+) -> dict[str, Any]:
+    tokenizer = load_tokenizer(model_dir)
+    created = not sd.root.exists()
+    if dist.main:
+        sd.root.mkdir(parents=True, exist_ok=True)
+    try:
+        train = load_or_pack(
+            train_path, "train", tokenizer, model_dir, config.max_length, sd.cache, dist, device
+        )
+        dev_corpus = load_or_pack(
+            dev_path, "dev", tokenizer, model_dir, config.max_length, sd.cache, dist, device
+        )
+    except VocabswapError:
+        if dist.main and created:  # bad input leaves nothing behind
+            shutil.rmtree(sd.root, ignore_errors=True)
+        raise
+
+    model = load_masked_lm(model_dir)
+    rows = model.get_input_embeddings().weight.shape[0]
+    if len(tokenizer) > rows:
+        raise VocabswapError(
+            f"{model_dir}: tokenizer has {len(tokenizer)} ids but the embedding only {rows} rows"
+        )
+    model.to(device)
+    model.train()
+    flop_model = MLMFlopModel.from_config(model.config)
+    masker = MLMMasker.for_tokenizer(tokenizer, MaskingConfig(probability=config.mlm_probability))
+    pad_id = tokenizer.pad_token_id
+    objective = MaskedLMObjective(model, head=config.head)
+
+    use_cuda = device.type == "cuda"
+    autocast = (
+        torch.autocast("cuda", dtype=torch.bfloat16) if use_cuda and config.bf16 else contextlib.nullcontext()
+    )
+    optimizer = torch.optim.AdamW(
+        model.parameters(),
+        lr=config.lr,
+        betas=(0.9, 0.999),
+        eps=1e-8,
+        weight_decay=config.weight_decay,
+        fused=use_cuda,
+    )
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda k: max(0.0, 1.0 - k / config.steps))
+
+    per_process = np.array_split(np.arange(config.batch_size), dist.world)[dist.rank]
+    if len(per_process) == 0:
+        raise VocabswapError(f"batch size {config.batch_size} is smaller than the {dist.world} processes")
+    stream = BatchStream(len(train), config.batch_size, config.seed)
+    dev_batches = prepare_dev(dev_corpus, masker, config.seed, pad_id, config.micro_batch_size * 2)
+    settings = dataclasses.asdict(config)
+    settings.update(
+        frozen_steps=config.frozen_steps,
+        world_size=dist.world,
+        per_process_batch=len(per_process),
+        accumulation_steps=-(-len(per_process) // config.micro_batch_size),
+        device=str(device),
+        precision="bf16-autocast" if autocast.__class__ is not contextlib.nullcontext else "fp32",
+    )
+
+    # Resume or start.
+    saved = sd.saved_config()
+    if saved is not None:
+        diff = {k: (saved.get(k), settings[k]) for k in TRAJECTORY_KEYS if saved.get(k) != settings[k]}
+        if diff:
+            raise VocabswapError(
+                f"{sd.root}: holds a run with other settings {diff} (saved, requested); delete it or pass "
+                "another --state-dir"
+            )
+        state = sd.load_checkpoint(model, optimizer, scheduler)
+        if dist.main:
+            sd.truncate_log(state.step)
+            sd.append_log({"event": "resumed", "step": state.step, "time": time.time()})
+        log.info("resumed from %s at step %d", sd.checkpoint, state.step)
+    else:
+        state = TrainState(max_grad_norm=config.max_grad_norm)
+        if dist.main:
+            sd.log.unlink(missing_ok=True)
+            sd.append_log({"event": "start", "step": 0, "settings": settings, "time": time.time()})
+        dev_loss = evaluate(objective, dev_batches, dist, device, autocast)
+        state.dev_curve.append(
+            {
+                "step": 0,
+                "dev_loss": dev_loss,
+                "tokens_seen": 0,
+                "flops_executed": 0,
+                "flops_paper": 0,
+                "selectable": False,
+            }
+        )
+        if dist.main:
+            sd.append_log({"event": "eval", "step": 0, "dev_loss": dev_loss})
+            sd.save_checkpoint(model, optimizer, scheduler, state, config)
+        dist.barrier()
+
+    wrapped: nn.Module = objective
+    frozen: bool | None = None
+    started = time.perf_counter() - state.train_seconds
+    if callback is not None:
+        callback(state.step, model, optimizer)
+    while state.step < config.steps:
+        step = state.step
+        want_frozen = step < config.frozen_steps
+        if want_frozen != frozen:
+            set_encoder_frozen(model, want_frozen)
+            frozen = want_frozen
+            if dist.enabled:  # DDP registers hooks only on parameters that require grad: rebuild it
+                wrapped = objective  # drop the old wrapper and its gradient hooks first
+                wrapped = torch.nn.parallel.DistributedDataParallel(
+                    objective, device_ids=[device.index] if use_cuda else None
+                )
+            if dist.main and step > 0 and not frozen:
+                sd.append_log({"event": "unfrozen", "step": step})
+        torch.manual_seed(sub_seed(config.seed, 3, step, dist.rank))  # dropout RNG of this step
+
+        gen = torch.Generator().manual_seed(sub_seed(config.seed, 4, step))
+        batch = make_global_batch(train, stream.indices(step), masker, gen, pad_id)
+        n_masked_global = int((batch.labels != -100).sum())
+        micro = split_batch(batch, per_process, config.micro_batch_size)
+        loss_sum, tokens, fl_exec, fl_paper = 0.0, 0.0, 0.0, 0.0
+        poison = config.debug_nan_at_step == step and not state.restarts
+        for i, mb in enumerate(micro):
+            last = i == len(micro) - 1
+            sync = contextlib.nullcontext() if (last or not dist.enabled) else wrapped.no_sync()
+            with sync:
+                with autocast:
+                    loss, _ = wrapped(
+                        mb.input_ids.to(device), mb.attention_mask.to(device), mb.labels.to(device)
+                    )
+                if poison:
+                    loss = loss * math.nan
+                # Mean over the global batch's masked tokens; DDP averages over processes, hence x world.
+                (loss * (dist.world / max(n_masked_global, 1))).backward()
+            loss_sum += float(loss.detach())
+            n_seq, width = mb.input_ids.shape
+            tokens += float(mb.attention_mask.sum())
+            fl = step_flops(
+                flop_model, n_seq, width, int((mb.labels != -100).sum()), encoder_trainable=not frozen
+            )
+            fl_exec += fl["executed"]
+            fl_paper += fl["paper"]
+        trainable = [p for p in model.parameters() if p.requires_grad]
+        grad_norm = float(torch.nn.utils.clip_grad_norm_(trainable, state.max_grad_norm))
+        # Summed over processes: one process's NaN makes the sum NaN everywhere; the norm is already global.
+        loss_sum, tokens, fl_exec, fl_paper = dist.all_sum([loss_sum, tokens, fl_exec, fl_paper], device)
+        if not (math.isfinite(loss_sum) and math.isfinite(grad_norm)):
+            optimizer.zero_grad(set_to_none=True)
+            state = _restart(model, optimizer, scheduler, state, sd, config, dist, step, "training loss")
+            frozen = None
+            continue
+        lr_used = scheduler.get_last_lr()[0]
+        optimizer.step()
+        scheduler.step()
+        optimizer.zero_grad(set_to_none=True)
+
+        state.step = step + 1
+        state.tokens_seen += int(tokens)
+        state.sequences_seen += config.batch_size
+        state.flops_executed += int(fl_exec)
+        state.flops_paper += int(fl_paper)
+        state.train_seconds = time.perf_counter() - started
+        if callback is not None:
+            callback(state.step, model, optimizer)
+        train_loss = loss_sum / max(n_masked_global, 1)
+        if dist.main and (state.step % config.log_every == 0 or state.step == 1):
+            sd.append_log(
+                {
+                    "step": state.step,
+                    "loss": train_loss,
+                    "lr": lr_used,
+                    "grad_norm": grad_norm,
+                    "max_grad_norm": state.max_grad_norm,
+                    "frozen": frozen,
+                    "epoch": stream.epoch_of(state.step),
+                    "tokens_seen": state.tokens_seen,
+                    "seconds": round(state.train_seconds, 3),
+                }
+            )
+
+        if state.step % config.eval_every == 0 or state.step == config.steps:
+            dev_loss = evaluate(objective, dev_batches, dist, device, autocast)
+            if not math.isfinite(dev_loss):
+                state = _restart(model, optimizer, scheduler, state, sd, config, dist, step, "dev loss")
+                frozen = None
+                continue
+            state.dev_curve.append(
+                {
+                    "step": state.step,
+                    "dev_loss": dev_loss,
+                    "train_loss": train_loss,
+                    "tokens_seen": state.tokens_seen,
+                    "flops_executed": state.flops_executed,
+                    "flops_paper": state.flops_paper,
+                    "selectable": True,
+                }
+            )
+            improved = dev_loss < state.best_loss
+            if improved:
+                state.best_loss, state.best_step = dev_loss, state.step
+            if dist.main:
+                sd.append_log({"event": "eval", "step": state.step, "dev_loss": dev_loss, "best": improved})
+                if improved:
+                    save_hf_model(model, model_dir, sd.best, {"step": state.step, "dev_loss": dev_loss})
+                sd.save_checkpoint(model, optimizer, scheduler, state, config)
+            dist.barrier()
+            log.info("step %d: dev loss %.4f%s", state.step, dev_loss, " (best)" if improved else "")
+        if config.debug_step_sleep:
+            time.sleep(config.debug_step_sleep)
+
+    summary = _summary(
+        model_dir, train_path, dev_path, out, sd, config, settings, state, train, dev_corpus, flop_model
+    )
+    if dist.main:
+        with atomic_dir(out) as tmp:
+            for path in sd.best.iterdir():
+                if path.name != "best.json":
+                    shutil.copy2(path, tmp / path.name)
+            write_json(tmp / "lapt_log.json", summary)
+            shutil.copy2(sd.log, tmp / "training_log.jsonl")
+        if not config.keep_state:
+            shutil.rmtree(sd.root, ignore_errors=True)
+    dist.barrier()
+    return summary
+
+
+def _restart(
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    scheduler: torch.optim.lr_scheduler.LRScheduler,
+    state: TrainState,
+    sd: StateDir,
+    config: LaptConfig,
+    dist: Dist,
+    step: int,
+    what: str,
+) -> TrainState:
+    """Reload the last good checkpoint and continue with the reduced max grad norm (paper Appendix B)."""
+    restarts = [*state.restarts]
+    if len(restarts) >= config.max_restarts:
+        raise VocabswapError(
+            f"non-finite {what} at step {step} after {len(restarts)} restarts (max {config.max_restarts}); "
+            "the run is diverging: lower --lr or check the initialisation"
+        )
+    new = sd.load_checkpoint(model, optimizer, scheduler)
+    restarts.append(
+        {
+            "at_step": step,
+            "what": what,
+            "resumed_from_step": new.step,
+            "max_grad_norm": config.nan_max_grad_norm,
+        }
+    )
+    new.restarts = restarts
+    new.max_grad_norm = config.nan_max_grad_norm
+    msg = (
+        f"non-finite {what} at step {step}: restarting from the checkpoint of step {new.step} with max "
+        f"grad norm {config.nan_max_grad_norm}"
+    )
+    log.warning(msg)
+    if dist.main:
+        sd.truncate_log(new.step)
+        sd.append_log(
+            {
+                "event": "restart",
+                "step": new.step,
+                "at_step": step,
+                "what": what,
+                "max_grad_norm": config.nan_max_grad_norm,
+                "message": msg,
+            }
+        )
+    return new
+
+
+def _summary(
+    model_dir: Path,
+    train_path: Path,
+    dev_path: Path,
+    out: Path,
+    sd: StateDir,
+    config: LaptConfig,
+    settings: dict[str, Any],
+    state: TrainState,
+    train: PackedCorpus,
+    dev: PackedCorpus,
+    flop_model: MLMFlopModel,
+) -> dict[str, Any]:
+    frac = config.mlm_probability
+    per_token = {
+        "seq_len": config.max_length,
+        "forward_executed": flop_model.forward_per_token(config.max_length, frac),
+        "forward_paper_all_positions": flop_model.forward_per_token(config.max_length, 1.0),
+    }
+    return {
+        "model": str(model_dir),
+        "train": str(train_path),
+        "dev": str(dev_path),
+        "out": str(out),
+        "state_dir": str(sd.root),
+        "settings": settings,
+        "data": {
+            "train_lines": train.n_lines,
+            "train_tokens": train.n_tokens,
+            "train_blocks": len(train),
+            "dev_lines": dev.n_lines,
+            "dev_tokens": dev.n_tokens,
+            "dev_blocks": len(dev),
+        },
+        "steps": state.step,
+        "best_step": state.best_step,
+        "best_dev_loss": state.best_loss,
+        "dev_curve": state.dev_curve,
+        "tokens_seen": state.tokens_seen,
+        "sequences_seen": state.sequences_seen,
+        "epochs": state.sequences_seen / len(train),
+        "flops": {
+            "executed": state.flops_executed,
+            "paper": state.flops_paper,
+            "executed_note": "masked-positions-only MLM head; frozen blocks skip weight gradients",
+            "paper_note": "all-positions MLM head; training = 3 x forward (see vocabswap.flops)",
+            "per_token": per_token,
+        },
+        "restarts": state.restarts,
+        "final_max_grad_norm": state.max_grad_norm,
+        "train_seconds": state.train_seconds,
+    }

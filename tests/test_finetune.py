@@ -1,0 +1,99 @@
+"""POS/NER fine-tuning end to end on a small real model and the packaged Hebrew UD/NEMO data."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from _training import small_target_model
+
+from vocabswap.data.evalsets import build_eval_set
+from vocabswap.data.tagged import read_tagged, write_tagged
+from vocabswap.errors import VocabswapError
+from vocabswap.finetune import FinetuneConfig, run_finetune
+
+pytestmark = pytest.mark.slow
+
+FAST = dict(batch_size=8, max_epochs=2, eval_every=1, max_length=64)
+
+
+@pytest.fixture(scope="module")
+def model(base_model_enpt: Path, he_tokenizer: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return small_target_model(base_model_enpt, he_tokenizer, tmp_path_factory.mktemp("ft-model") / "he-2", 2)
+
+
+@pytest.fixture(scope="module")
+def eval_dirs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("eval")
+    for task in ("pos", "ner"):
+        build_eval_set("packaged:ud-hebrew-htb", "he", task, root / task, max_sentences=24)
+    return {"pos": root / "pos", "ner": root / "ner"}
+
+
+def test_same_seed_same_score_and_result_json(model: Path, eval_dirs, tmp_path: Path) -> None:
+    cfg = FinetuneConfig(task="pos", seed=3, **FAST)
+    a = run_finetune(model, eval_dirs["pos"], tmp_path / "a.json", cfg)
+    b = run_finetune(model, eval_dirs["pos"], tmp_path / "b.json", cfg)
+    assert a["score"] == b["score"] and a["dev_curve"] == b["dev_curve"]
+    c = run_finetune(model, eval_dirs["pos"], tmp_path / "c.json", FinetuneConfig(task="pos", seed=4, **FAST))
+    assert c["dev_curve"] != a["dev_curve"], "another seed trains differently"
+    saved = json.loads((tmp_path / "a.json").read_text())
+    assert saved["score"] == a["score"] and 0.0 <= a["score"] <= 1.0
+    assert saved["metric"] == "accuracy" and saved["seed"] == 3 and saved["task"] == "pos"
+    assert [p["epoch"] for p in saved["dev_curve"]] == [1, 2] and saved["best_epoch"] in (1, 2)
+    assert saved["epochs_run"] == 2 and saved["settings"]["lr"] == 5e-6 and saved["settings"]["patience"] == 8
+    assert saved["model"] == str(model) and saved["data"] == str(eval_dirs["pos"])
+    assert saved["n_sentences"] == {"train": 24, "train_total": 24, "dev": 24, "test": 24}
+    assert "NOUN" in saved["labels"] and set(saved["unseen_labels"]) == {"dev", "test"}
+
+
+def test_ner_with_long_sentences_windows_and_paper_compat(model: Path, eval_dirs, tmp_path: Path) -> None:
+    cfg = FinetuneConfig(task="ner", seed=1, batch_size=8, max_epochs=2, eval_every=1, max_length=16)
+    r = run_finetune(model, eval_dirs["ner"], tmp_path / "ner.json", cfg)
+    assert r["metric"] == "f1" and r["labels"][0] == "O" and r["settings"]["patience"] == 4
+    # 16 sub-words per window: most Hebrew sentences need several windows, and every word is scored
+    assert r["split_sentences"]["test"] > 0 and r["n_windows"]["test"] > r["n_sentences"]["test"]
+    assert {"f1", "precision", "recall"} <= set(r["test_metrics"])
+    compat = run_finetune(model, eval_dirs["ner"], tmp_path / "compat.json",
+                          FinetuneConfig(task="ner", seed=1, paper_compat=True, **FAST))  # fmt: skip
+    assert compat["paper_compat"] and compat["settings"]["paper_compat"]
+
+
+def test_unseen_test_label_is_reported_and_counted_wrong(model: Path, eval_dirs, tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    shutil.copytree(eval_dirs["pos"], data)
+    test = read_tagged(data / "test.tsv")
+    words, tags = test[0]
+    test[0] = (words, ["NEVERSEEN", *tags[1:]])
+    write_tagged(data / "test.tsv", test)
+    r = run_finetune(model, data, tmp_path / "r.json", FinetuneConfig(task="pos", seed=1, **FAST))
+    assert r["unseen_labels"]["test"] == {"NEVERSEEN": 1}
+    assert any("NEVERSEEN" in w and "count as errors" in w for w in r["warnings"])
+    assert "NEVERSEEN" not in r["labels"]
+
+
+def test_bad_inputs(model: Path, eval_dirs, tmp_path: Path) -> None:
+    cfg = FinetuneConfig(task="pos", seed=1, **FAST)
+    no_tok = tmp_path / "no-tok"
+    no_tok.mkdir()
+    shutil.copy2(model / "config.json", no_tok)
+    shutil.copy2(model / "model.safetensors", no_tok)
+    with pytest.raises(VocabswapError, match="no tokenizer in this model directory"):
+        run_finetune(no_tok, eval_dirs["pos"], tmp_path / "x.json", cfg)
+    empty_dev = tmp_path / "empty-dev"
+    shutil.copytree(eval_dirs["pos"], empty_dev)
+    (empty_dev / "dev.tsv").write_text("", encoding="utf-8")
+    with pytest.raises(VocabswapError, match=r"dev.tsv: no sentences in the dev split"):
+        run_finetune(model, empty_dev, tmp_path / "y.json", cfg)
+    assert not (tmp_path / "x.json").exists() and not (tmp_path / "y.json").exists()
+    with pytest.raises(VocabswapError, match="unknown task"):
+        run_finetune(model, eval_dirs["pos"], tmp_path / "z.json", FinetuneConfig(task="dep"))
+    exe = str(Path(sys.executable).with_name("vocabswap"))
+    cli = [exe, "finetune", "--model", str(no_tok), "--task", "pos", "--data", str(eval_dirs["pos"]),
+           "--seed", "1", "--out", str(tmp_path / "w.json")]  # fmt: skip
+    result = subprocess.run(cli, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2 and "no tokenizer" in result.stderr.strip().splitlines()[-1]

@@ -1,0 +1,63 @@
+"""The analytic FLOP count: the issue's reference numbers for XLM-R base, and torch's own op counter."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+from transformers import XLMRobertaConfig, XLMRobertaForMaskedLM
+
+from vocabswap.flops import MLMFlopModel, step_flops
+from vocabswap.lapt import set_encoder_frozen
+from vocabswap.mlm import MaskedLMObjective
+
+
+@pytest.mark.parametrize(
+    ("vocab", "all_positions", "masked_only"),
+    [(250_002, 564, 237), (32_770, 231, 187)],
+)
+def test_xlmr_base_reference_numbers(vocab: int, all_positions: int, masked_only: int) -> None:
+    # XLM-R base's architecture (the config's defaults; no weights needed), L = 256, 15% masked.
+    model = MLMFlopModel.from_config(XLMRobertaConfig(vocab_size=vocab))
+    assert (model.hidden, model.layers, model.intermediate) == (768, 12, 3072)
+    assert round(model.forward_per_token(256, 1.0) / 1e6) == all_positions
+    assert round(model.forward_per_token(256, 0.15) / 1e6) == masked_only
+
+
+def test_head_share_of_forward_is_68_percent_at_250k() -> None:
+    model = MLMFlopModel.from_config(XLMRobertaConfig(vocab_size=250_002))
+    share = 0.85 * model.head_per_prediction() / model.forward_per_token(256, 1.0)
+    assert share == pytest.approx(0.58, abs=0.01)  # what the masked-only head saves
+    assert model.head_per_prediction() / model.forward_per_token(256, 1.0) == pytest.approx(0.68, abs=0.01)
+
+
+@pytest.mark.parametrize("head", ["masked", "all"])
+@pytest.mark.parametrize("frozen", [False, True])
+def test_analytic_count_equals_torch_flop_counter(head: str, frozen: bool) -> None:
+    """Forward and forward+backward FLOPs equal torch's matmul counter exactly (eager attention)."""
+    torch.manual_seed(0)
+    config = XLMRobertaConfig(
+        vocab_size=1000, hidden_size=64, num_hidden_layers=2, num_attention_heads=4, intermediate_size=128
+    )
+    config._attn_implementation = "eager"  # the CPU SDPA kernel is invisible to FlopCounterMode
+    model = XLMRobertaForMaskedLM(config)
+    set_encoder_frozen(model, frozen)
+    ids = torch.randint(5, 1000, (3, 20))
+    labels = torch.full_like(ids, -100)
+    labels[:, ::4] = ids[:, ::4]
+    with FlopCounterMode(display=False) as counter:
+        loss, _ = MaskedLMObjective(model, head)(ids, torch.ones_like(ids), labels)
+        forward = counter.get_total_flops()
+        loss.backward()
+    n_pred = int((labels != -100).sum()) if head == "masked" else ids.numel()
+    expected = MLMFlopModel.from_config(config).batch_flops(3, 20, n_pred, encoder_trainable=not frozen)
+    assert forward == expected["forward"]
+    assert counter.get_total_flops() == expected["total"]
+
+
+def test_step_flops_paper_accounting_ignores_freezing_and_masking() -> None:
+    model = MLMFlopModel.from_config(XLMRobertaConfig(vocab_size=32_770))
+    frozen = step_flops(model, 4, 256, 150, encoder_trainable=False)
+    trainable = step_flops(model, 4, 256, 150, encoder_trainable=True)
+    assert frozen["paper"] == trainable["paper"] == 3 * model.batch_flops(4, 256, 4 * 256)["forward"]
+    assert frozen["executed"] < trainable["executed"] < trainable["paper"]
