@@ -1,0 +1,288 @@
+"""Loading, validating and slicing a workflow config (config/config.yaml, config/paper.yaml).
+
+`load_config` validates against config/schema.yaml before anything runs and fails with one line naming the
+key; `Grid` answers what the workflow plans (targets, models, fine-tuning cells, table contents) and which
+slice of the config each job reads, so that a job's params change only when its own settings change.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from vocabswap.errors import VocabswapError
+
+SCHEMA_PATH = Path(__file__).resolve().parents[2] / "config" / "schema.yaml"
+
+# Canonical component order of a method name: "ident+script" and "script+ident" are one method.
+METHOD_COMPONENTS = ("random", "mean", "script", "posn", "focus", "fvt", "ident")
+# Rows of the paper's tables, top to bottom (Table 1); extras follow in config order.
+PAPER_METHOD_ORDER = (
+    "focus+ident",
+    "script+posn+ident",
+    "script+ident",
+    "script+posn",
+    "script",
+    "ident",
+    "random",
+)
+TASKS = ("pos", "ner")
+FULL_VOCAB = "fullvocab"  # pseudo-method: LAPT of the base model with its own vocabulary
+OFF_THE_SHELF = "offtheshelf"
+
+
+class ConfigError(VocabswapError):
+    """A config that fails the schema or a cross-reference check; the message names the key."""
+
+
+def canonical_method(name: str) -> str:
+    """`ident+script+posn` -> `script+posn+ident`; raises ConfigError on unknown or repeated parts."""
+    parts = name.split("+")
+    unknown = [p for p in parts if p not in METHOD_COMPONENTS]
+    if unknown or len(set(parts)) != len(parts):
+        raise ConfigError(
+            f"method {name!r}: components must be distinct, from {', '.join(METHOD_COMPONENTS)}"
+        )
+    if "posn" in parts and "script" not in parts:
+        raise ConfigError(f"method {name!r}: posn refines script and needs it (script+posn)")
+    return "+".join(p for p in METHOD_COMPONENTS if p in parts)
+
+
+def _key_path(path: Iterator[Any]) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(top level)"
+
+
+def load_schema(path: str | Path = SCHEMA_PATH) -> dict[str, Any]:
+    with open(path, encoding="utf-8") as handle:
+        return yaml.safe_load(handle)
+
+
+def _resolve(schema: Mapping[str, Any], root: Mapping[str, Any]) -> Mapping[str, Any]:
+    while "$ref" in schema:
+        ref = schema["$ref"]
+        if not ref.startswith("#/"):
+            raise ConfigError(f"schema: only local $ref supported, got {ref!r}")
+        node: Any = root
+        for part in ref[2:].split("/"):
+            node = node[part]
+        schema = {**node, **{k: v for k, v in schema.items() if k != "$ref"}}
+    return schema
+
+
+def fill_defaults(instance: dict[str, Any], schema: Mapping[str, Any], root: Mapping[str, Any]) -> None:
+    """Set schema defaults on `instance` through `properties` (never into maps of overrides)."""
+    schema = _resolve(schema, root)
+    for key, sub in schema.get("properties", {}).items():
+        sub = _resolve(sub, root)
+        if key not in instance and "default" in sub:
+            instance[key] = copy.deepcopy(sub["default"])
+        if isinstance(instance.get(key), dict) and "properties" in sub:
+            fill_defaults(instance[key], sub, root)
+
+
+def validate_config(config: dict[str, Any], schema: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Validate `config` in place (schema, then cross-references), fill defaults, canonicalise methods."""
+    import jsonschema
+
+    schema = schema if schema is not None else load_schema()
+    validator = jsonschema.Draft202012Validator(schema)
+    errors = sorted(validator.iter_errors(config), key=lambda e: (list(e.absolute_path), e.message))
+    if errors:
+        # The deepest error is the most specific one (anyOf/oneOf report a summary at the parent).
+        err = max(errors, key=lambda e: len(e.absolute_path))
+        where = _key_path(err.absolute_path)
+        if err.validator == "additionalProperties":
+            raise ConfigError(f"config: {where}: {err.message} (see config/schema.yaml for the valid keys)")
+        raise ConfigError(f"config: {where}: {err.message}")
+    fill_defaults(config, schema, schema)
+    _check_references(config)
+    return config
+
+
+def _check_references(config: dict[str, Any]) -> None:
+    languages = config["languages"]
+    config["methods"] = [canonical_method(m) for m in config["methods"]]
+    if len(set(config["methods"])) != len(config["methods"]):
+        raise ConfigError("config: methods: two names denote the same method (order of parts is free)")
+    for name, target in config["targets"].items():
+        for lang in target["languages"]:
+            if lang not in languages:
+                raise ConfigError(
+                    f"config: targets.{name}.languages: {lang!r} is not defined under languages"
+                )
+        if "methods" in target:
+            target["methods"] = [canonical_method(m) for m in target["methods"]]
+    in_experiment: set[str] = set()
+    for name, exp in config["experiments"].items():
+        seen: dict[str, str] = {}
+        for target in exp["targets"]:
+            if target not in config["targets"]:
+                raise ConfigError(
+                    f"config: experiments.{name}.targets: {target!r} is not defined under targets"
+                )
+            for lang in config["targets"][target]["languages"]:
+                if lang in seen:
+                    raise ConfigError(
+                        f"config: experiments.{name}.targets: language {lang!r} is in both "
+                        f"{seen[lang]!r} and {target!r}; one table column per language"
+                    )
+                seen[lang] = target
+            in_experiment.add(target)
+    orphans = sorted(set(config["targets"]) - in_experiment)
+    if orphans:
+        raise ConfigError(f"config: targets.{orphans[0]}: not in any experiment, so no table would show it")
+
+
+def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any] | None) -> dict[str, Any]:
+    """A copy of `base` with `override`'s keys replaced recursively."""
+    out = copy.deepcopy(dict(base))
+    for key, value in (override or {}).items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
+            out[key] = deep_merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def load_config(path: str | Path, *overlays: str | Path | Mapping[str, Any]) -> dict[str, Any]:
+    """Read a YAML config, merge overlays (files or dicts) over it, validate; ConfigError names the key."""
+    path = Path(path)
+    try:
+        config = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{path}: not valid YAML: {err}") from None
+    for overlay in overlays:
+        if not isinstance(overlay, Mapping):
+            overlay = yaml.safe_load(Path(overlay).read_text(encoding="utf-8")) or {}
+        config = deep_merge(config, overlay)
+    return validate_config(config)
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One fine-tuning run: a model (target, regime, method; or the off-the-shelf base) on a language/task."""
+
+    lang: str
+    task: str
+    seed: int
+    target: str = OFF_THE_SHELF
+    regime: str = ""
+    method: str = ""
+
+    @property
+    def wildcards(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if v != ""}
+
+
+class Grid:
+    """What a validated config plans, and the config slice each job reads."""
+
+    def __init__(self, config: Mapping[str, Any]):
+        self.config = config
+
+    # --- the plan -------------------------------------------------------------------------------------
+    @property
+    def targets(self) -> list[str]:
+        return list(self.config["targets"])
+
+    @property
+    def languages(self) -> list[str]:
+        """Languages some target uses (in config order)."""
+        used = {lang for t in self.config["targets"].values() for lang in t["languages"]}
+        return [lang for lang in self.config["languages"] if lang in used]
+
+    def target_languages(self, target: str) -> list[str]:
+        return list(self.config["targets"][target]["languages"])
+
+    def is_multilingual(self, target: str) -> bool:
+        return len(self.config["targets"][target]["languages"]) > 1
+
+    def methods(self, target: str) -> list[str]:
+        return list(self.config["targets"][target].get("methods", self.config["methods"]))
+
+    def regimes(self, target: str) -> list[str]:
+        return list(self.config["targets"][target].get("regimes", self.config["regimes"]))
+
+    def full_vocab_regimes(self, target: str) -> list[str]:
+        return list(self.config["targets"][target].get("full_vocab_regimes", []))
+
+    def lapt_models(self, target: str) -> list[tuple[str, str]]:
+        """(regime, method) of every LAPT run of a target, the full-vocabulary baselines first."""
+        runs = [(r, FULL_VOCAB) for r in self.full_vocab_regimes(target)]
+        runs += [(r, m) for r in self.regimes(target) for m in self.methods(target)]
+        return runs
+
+    def corpus_sources(self, lang: str) -> list[str]:
+        return list(self.config["languages"][lang]["corpus"])
+
+    def tasks(self, lang: str) -> list[str]:
+        return [t for t in TASKS if t in self.config["languages"][lang]["eval"]]
+
+    def eval_sets(self) -> list[tuple[str, str]]:
+        return [(lang, task) for lang in self.languages for task in self.tasks(lang)]
+
+    def cells(self, target: str | None = None) -> list[Cell]:
+        """Fine-tuning runs: of one target's LAPT models, or (target None) the off-the-shelf base model."""
+        seeds = self.config["seeds"]
+        if target is None:
+            return [Cell(lang, task, seed) for lang, task in self.eval_sets() for seed in seeds]
+        return [
+            Cell(lang, task, seed, target, regime, method)
+            for regime, method in self.lapt_models(target)
+            for lang in self.target_languages(target)
+            for task in self.tasks(lang)
+            for seed in seeds
+        ]
+
+    def all_cells(self) -> list[Cell]:
+        return self.cells(None) + [c for t in self.targets for c in self.cells(t)]
+
+    def experiment_tasks(self, experiment: str) -> list[str]:
+        langs = self.experiment_languages(experiment)
+        return [t for t in TASKS if any(t in self.tasks(lang) for lang in langs)]
+
+    def experiment_languages(self, experiment: str) -> list[str]:
+        targets = self.config["experiments"][experiment]["targets"]
+        return [lang for t in targets for lang in self.target_languages(t)]
+
+    def experiment_cells(self, experiment: str, task: str) -> list[Cell]:
+        """Every result a table needs: off-the-shelf rows for its languages, then each target's runs."""
+        langs = set(self.experiment_languages(experiment))
+        out = [c for c in self.cells(None) if c.task == task and c.lang in langs]
+        for target in self.config["experiments"][experiment]["targets"]:
+            out += [c for c in self.cells(target) if c.task == task]
+        return out
+
+    # --- config slices (params) -------------------------------------------------------------------------
+    def section(self, name: str, *, target: str | None = None, lang: str | None = None) -> dict[str, Any]:
+        """A global section with the target's or language's overrides merged over it."""
+        base = self.config.get(name, {})
+        if target is not None:
+            return deep_merge(base, self.config["targets"][target].get(name))
+        if lang is not None:
+            return deep_merge(base, self.config["languages"][lang].get(name))
+        return copy.deepcopy(dict(base))
+
+    def finetune_settings(self, lang: str, task: str) -> dict[str, Any]:
+        settings = self.section("finetune", lang=lang)
+        settings["patience"] = settings["patience"][task]
+        settings["paper_compat"] = self.config["paper_compat"]
+        return settings
+
+    def resources(self, stage: str) -> dict[str, int]:
+        res = self.config["resources"]
+        return dict(res.get(stage, res["default"]))
+
+
+def method_order(methods: list[str]) -> list[str]:
+    """Table row order: the paper's rows first (Table 1), extras after in the given order."""
+    paper = [m for m in PAPER_METHOD_ORDER if m in methods]
+    return paper + [m for m in methods if m not in paper]

@@ -1,0 +1,312 @@
+"""The paper's figures, plus the views that show structure 2-D PCA misses.
+
+- Figure 1 (`base_embedding_figure`): the base input embeddings in their first two principal components,
+  coloured by Unicode script and, within Latin, by word-initial vs word-medial position; beside each, the
+  same points in a supervised 2-D LDA projection, and linear-probe accuracies (held-out logistic
+  regression against the majority baseline) written to a TSV for the report.
+- Figures 2, 3, 5 (`init_figure`): each initialised matrix projected into the base model's PCA space (and
+  the base-fitted LDA space), coloured by script and by position, the base embeddings grey behind.
+- Figure 4 (`flops_figure`): mean score against LAPT training FLOPs.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from vocabswap.atomic import atomic_open, atomic_path
+from vocabswap.config import FULL_VOCAB, OFF_THE_SHELF, method_order
+from vocabswap.errors import VocabswapError
+
+TOP_SCRIPTS = 8  # scripts drawn in their own colour; the rest are "other"
+POSITION_SCRIPT = "Latin"
+
+
+def load_embeddings(model_dir: str | Path) -> tuple[np.ndarray, list[str]]:
+    """Input embedding matrix (rows = tokenizer ids) and the pieces of a model directory."""
+    from transformers import AutoModelForMaskedLM, AutoTokenizer
+
+    model_dir = Path(model_dir)
+    tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
+    weights = None
+    for file in sorted(model_dir.glob("*.safetensors")):
+        from safetensors.numpy import load_file
+
+        tensors = load_file(str(file))
+        names = [k for k in tensors if k.endswith("embeddings.word_embeddings.weight")]
+        if names:
+            weights = tensors[names[0]].astype(np.float32)
+            break
+    if weights is None:  # another layout: let transformers find the input embeddings
+        model = AutoModelForMaskedLM.from_pretrained(str(model_dir))
+        weights = model.get_input_embeddings().weight.detach().float().numpy()
+    n = len(tokenizer)
+    pieces = tokenizer.convert_ids_to_tokens(list(range(n)))
+    return weights[:n], pieces
+
+
+def token_labels(pieces: Sequence[str], special: Sequence[int] = ()) -> tuple[np.ndarray, np.ndarray]:
+    """(script name, position "initial"/"medial") per piece; specials get "special"."""
+    from vocabswap.unicode_scripts import categorise, piece_is_initial
+
+    codes, names = categorise(pieces)
+    scripts = np.asarray(names, dtype=object)[codes]
+    position = np.where(piece_is_initial(pieces), "initial", "medial").astype(object)
+    scripts[list(special)] = "special"
+    position[list(special)] = "special"
+    return scripts, position
+
+
+def _special_ids(model_dir: str | Path) -> list[int]:
+    from transformers import AutoTokenizer
+
+    return list(AutoTokenizer.from_pretrained(str(model_dir)).all_special_ids)
+
+
+def _sample(n: int, max_points: int, seed: int, eligible: np.ndarray | None = None) -> np.ndarray:
+    idx = np.arange(n) if eligible is None else np.flatnonzero(eligible)
+    if len(idx) > max_points:
+        idx = np.sort(np.random.default_rng(seed).choice(idx, size=max_points, replace=False))
+    return idx
+
+
+def _top(labels: np.ndarray, k: int = TOP_SCRIPTS) -> list[str]:
+    return [name for name, _ in Counter(labels.tolist()).most_common() if name != "special"][:k]
+
+
+def _group(labels: np.ndarray, keep: Sequence[str]) -> np.ndarray:
+    return np.where(np.isin(labels, list(keep)), labels, "other").astype(object)
+
+
+def linear_probe(x: np.ndarray, y: np.ndarray, *, seed: int = 1) -> dict[str, Any]:
+    """Held-out accuracy (25%, stratified) of a logistic regression, and the majority-class baseline."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import train_test_split
+    from sklearn.preprocessing import StandardScaler
+
+    counts = Counter(y.tolist())
+    keep = np.isin(y, [c for c, n in counts.items() if n >= 4])
+    x, y = x[keep], y[keep]
+    x_tr, x_te, y_tr, y_te = train_test_split(x, y, test_size=0.25, random_state=seed, stratify=y)
+    scaler = StandardScaler().fit(x_tr)
+    clf = LogisticRegression(max_iter=300).fit(scaler.transform(x_tr), y_tr)
+    accuracy = float((clf.predict(scaler.transform(x_te)) == y_te).mean())
+    majority = Counter(y_tr.tolist()).most_common(1)[0][0]
+    return {
+        "n_tokens": len(y),
+        "n_classes": len(set(y.tolist())),
+        "accuracy": accuracy,
+        "majority_baseline": float((y_te == majority).mean()),
+    }
+
+
+def _scatter(
+    ax, points: np.ndarray, labels: np.ndarray, order: Sequence[str], title: str, *, background=None
+):
+    import matplotlib.pyplot as plt
+
+    if background is not None:
+        ax.scatter(background[:, 0], background[:, 1], s=1, c="#dddddd", linewidths=0, rasterized=True)
+    cmap = plt.get_cmap("tab10")
+    for i, name in enumerate(order):
+        sel = labels == name
+        if sel.any():
+            color = "#999999" if name == "other" else cmap(i % 10)
+            ax.scatter(points[sel, 0], points[sel, 1], s=2, color=color, label=f"{name} ({int(sel.sum())})",
+                       linewidths=0, rasterized=True)  # fmt: skip
+    ax.set_title(title, fontsize=8)
+    ax.tick_params(labelsize=6)
+    ax.legend(fontsize=5, markerscale=4, loc="best", frameon=False)
+
+
+def _fit_views(x: np.ndarray, y_script: np.ndarray, y_pos: np.ndarray, latin: np.ndarray):
+    """PCA and LDA by script on the sampled base rows; LDA by position on its Latin rows."""
+    from sklearn.decomposition import PCA
+    from sklearn.discriminant_analysis import LinearDiscriminantAnalysis as LDA
+
+    pca = PCA(n_components=2, random_state=0).fit(x)
+    lda_script = LDA(n_components=2).fit(x, y_script) if len(set(y_script.tolist())) > 2 else None
+    lda_pos = (
+        LDA(n_components=1).fit(x[latin], y_pos[latin]) if len(set(y_pos[latin].tolist())) == 2 else None
+    )
+    return pca, lda_script, lda_pos
+
+
+def _lda_points(lda_script, lda_pos, x: np.ndarray, pca) -> tuple[np.ndarray | None, np.ndarray | None]:
+    script = lda_script.transform(x)[:, :2] if lda_script is not None else None
+    # Position LDA is 1-D (two classes): its axis against the first principal component.
+    pos = np.c_[lda_pos.transform(x)[:, 0], pca.transform(x)[:, 0]] if lda_pos is not None else None
+    return script, pos
+
+
+def base_embedding_figure(
+    model_dir: str | Path, out: str | Path, *, probes_out: str | Path, max_points: int = 20000, seed: int = 1
+) -> dict[str, Any]:
+    """Figure 1 with its LDA companions; the probe accuracies go to `probes_out` (TSV) and are returned."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    emb, pieces = load_embeddings(model_dir)
+    scripts, position = token_labels(pieces, _special_ids(model_dir))
+    idx = _sample(len(pieces), max_points, seed, eligible=scripts != "special")
+    x, s, p = emb[idx], scripts[idx], position[idx]
+    top = _top(s)
+    s_grouped = _group(s, top)
+    latin = s == POSITION_SCRIPT
+    pca, lda_script, lda_pos = _fit_views(x, s_grouped, p, latin)
+    probes = {"script": linear_probe(x, s_grouped, seed=seed)}
+    if latin.sum() >= 20:
+        probes["position_within_latin"] = linear_probe(x[latin], p[latin], seed=seed)
+
+    fig, axes = plt.subplots(2, 2, figsize=(10, 9))
+    pc = pca.transform(x)
+    var = pca.explained_variance_ratio_
+    lda_s, lda_p = _lda_points(lda_script, lda_pos, x, pca)
+    pr = probes["script"]
+    _scatter(axes[0, 0], pc, s_grouped, [*top, "other"],
+             f"(a) PCA by script (PC1 {var[0]:.1%}, PC2 {var[1]:.1%} of variance)")  # fmt: skip
+    if lda_s is not None:
+        title = f"(b) LDA by script; probe {pr['accuracy']:.1%} vs majority {pr['majority_baseline']:.1%}"
+        _scatter(axes[0, 1], lda_s, s_grouped, [*top, "other"], title)
+    _scatter(axes[1, 0], pc[latin], p[latin], ["initial", "medial"], "(c) PCA, Latin tokens by position")
+    if lda_p is not None:
+        pp = probes["position_within_latin"]
+        _scatter(axes[1, 1], lda_p[latin], p[latin], ["initial", "medial"],
+                 f"(d) LDA axis × PC1, Latin by position; probe {pp['accuracy']:.1%} "
+                 f"vs majority {pp['majority_baseline']:.1%}")  # fmt: skip
+    fig.suptitle(
+        f"Base embeddings of {Path(model_dir).name}: {len(idx)} of {len(pieces)} tokens", fontsize=10
+    )
+    fig.tight_layout()
+    _save(fig, out)
+    with atomic_open(probes_out) as handle:
+        handle.write("probe\tn_tokens\tn_classes\taccuracy\tmajority_baseline\n")
+        for name, r in probes.items():
+            handle.write(
+                f"{name}\t{r['n_tokens']}\t{r['n_classes']}\t{r['accuracy']:.4f}\t{r['majority_baseline']:.4f}\n"
+            )
+    return probes
+
+
+def _save(fig, out: str | Path) -> None:
+    import matplotlib.pyplot as plt
+
+    out = Path(out)
+    with atomic_path(out) as tmp:
+        fig.savefig(tmp, dpi=130, format=out.suffix.lstrip(".") or "png")
+    plt.close(fig)
+
+
+def init_figure(
+    base_dir: str | Path,
+    init_dirs: Mapping[str, str | Path],
+    out: str | Path,
+    *,
+    max_points: int = 20000,
+    seed: int = 1,
+) -> None:
+    """Figures 2, 3, 5: each initialised matrix in the base PCA and LDA spaces, by script and position."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    if not init_dirs:
+        raise VocabswapError("no initialised models to draw")
+    emb, pieces = load_embeddings(base_dir)
+    scripts, position = token_labels(pieces, _special_ids(base_dir))
+    idx = _sample(len(pieces), max_points, seed, eligible=scripts != "special")
+    x, s, p = emb[idx], scripts[idx], position[idx]
+    methods = list(init_dirs)
+    first_pieces = load_embeddings(init_dirs[methods[0]])[1]
+    new_scripts, _ = token_labels(first_pieces)
+    top = _top(new_scripts, 5)
+    s_grouped = _group(s, top)
+    latin = np.isin(s, top[:1])
+    pca, lda_script, _ = _fit_views(x, s_grouped, p, latin)
+    base_pc = pca.transform(x)
+    base_lda, _ = _lda_points(lda_script, None, x, pca)
+
+    fig, axes = plt.subplots(3, len(methods), figsize=(3.2 * len(methods), 9.5), squeeze=False)
+    for col, method in enumerate(methods):
+        new, new_pieces = load_embeddings(init_dirs[method])
+        ns, npos = token_labels(new_pieces, _special_ids(init_dirs[method]))
+        keep = ns != "special"
+        new, ns, npos = new[keep], _group(ns[keep], top), npos[keep]
+        pc = pca.transform(new)
+        _scatter(
+            axes[0, col], pc, ns, [*top, "other"], f"{method.upper()}: PCA, by script", background=base_pc
+        )
+        _scatter(axes[1, col], pc, npos, ["initial", "medial"], f"{method.upper()}: PCA, by position",
+                 background=base_pc)  # fmt: skip
+        if lda_script is not None:
+            _scatter(axes[2, col], lda_script.transform(new)[:, :2], ns, [*top, "other"],
+                     f"{method.upper()}: base-fitted LDA, by script", background=base_lda)  # fmt: skip
+        else:
+            axes[2, col].axis("off")
+    fig.suptitle(
+        "Initialised embeddings in the base model's PCA / LDA space (grey: base embeddings)", fontsize=10
+    )
+    fig.tight_layout()
+    _save(fig, out)
+
+
+def flops_figure(
+    results: Sequence[Mapping[str, Any]], out: str | Path, *, title: str = "", task: str = ""
+) -> None:
+    """Figure 4: mean score (over languages and seeds) against LAPT FLOPs, one point per regime × method."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    groups: dict[tuple[str, str], list[Mapping[str, Any]]] = {}
+    baseline: list[float] = []
+    for r in results:
+        cell = r["cell"]
+        if cell.get("target", OFF_THE_SHELF) == OFF_THE_SHELF:
+            baseline.append(float(r["score"]))
+            continue
+        groups.setdefault((cell["regime"], cell["method"]), []).append(r)
+    fig, ax = plt.subplots(figsize=(7, 5))
+    markers = {"full": "o", "emb": "s"}
+    order = method_order(sorted({m for _, m in groups if m != FULL_VOCAB}))
+    cmap = plt.get_cmap("tab10")
+    colors = {m: cmap(i % 10) for i, m in enumerate([*order, FULL_VOCAB])}
+    for (regime, method), rs in sorted(groups.items()):
+        flops = [r["lapt"]["flops"] for r in rs if "lapt" in r]
+        if not flops:
+            continue
+        score = float(np.mean([r["score"] for r in rs]))
+        paper = float(np.mean([f["paper"] for f in flops]))
+        executed = float(np.mean([f["executed"] for f in flops]))
+        label = f"LAPT-{regime.upper()} {'full vocabulary' if method == FULL_VOCAB else method.upper()}"
+        ax.scatter([paper], [score], marker=markers.get(regime, "^"), color=colors[method], s=60, label=label)
+        ax.scatter([executed], [score], marker=markers.get(regime, "^"), facecolors="none",
+                   edgecolors=colors[method], s=60)  # fmt: skip
+    if baseline:
+        ax.axhline(
+            float(np.mean(baseline)), color="black", linestyle="--", linewidth=1, label="off-the-shelf"
+        )
+    ax.set_xscale("log")
+    ax.set_xlabel("LAPT training FLOPs (filled: paper's all-positions accounting; hollow: as executed)")
+    ax.set_ylabel(f"mean {task.upper() or 'score'} over languages and seeds")
+    ax.set_title(title or "Score against LAPT FLOPs", fontsize=9)
+    ax.legend(fontsize=6, loc="best", frameon=False)
+    if not math.isfinite(ax.get_xlim()[0]):
+        ax.set_xscale("linear")
+    fig.tight_layout()
+    _save(fig, out)
+
+
+def read_probes(path: str | Path) -> list[dict[str, Any]]:
+    lines = Path(path).read_text(encoding="utf-8").splitlines()
+    header = lines[0].split("\t")
+    return [dict(zip(header, line.split("\t"), strict=True)) for line in lines[1:]]

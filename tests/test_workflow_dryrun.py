@@ -1,0 +1,199 @@
+"""The workflow's plan without running jobs: the paper's full grid, lint/format, and what a change reruns."""
+
+from __future__ import annotations
+
+import copy
+import re
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.workflow
+
+
+def snakemake(*args: str, cwd: Path = ROOT, timeout: int = 300) -> subprocess.CompletedProcess:
+    cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile"), "--directory", str(cwd),
+           *args]  # fmt: skip
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=cwd)
+
+
+def planned_jobs(output: str) -> list[tuple[str, dict[str, str]]]:
+    """(rule, wildcards) of every job a dry run lists."""
+    jobs = []
+    for block in re.split(r"\n(?=\[|rule |localrule )", output):
+        m = re.search(r"^(?:local)?rule (\w+):", block, re.M)
+        if not m:
+            continue
+        wc = re.search(r"^\s+wildcards: (.*)$", block, re.M)
+        wildcards = dict(kv.split("=", 1) for kv in wc.group(1).split(", ")) if wc else {}
+        jobs.append((m.group(1), wildcards))
+    return jobs
+
+
+def job_counts(output: str) -> dict[str, int]:
+    stats = output[output.index("Job stats:") :]
+    return {
+        m.group(1): int(m.group(2))
+        for m in re.finditer(r"^(\w+)\s+(\d+)$", stats, re.M)
+        if m.group(1) != "total"
+    }
+
+
+def test_paper_grid_dry_run_plans_every_job(tmp_path: Path):
+    started = time.perf_counter()
+    run = snakemake("-n", "--configfile", str(ROOT / "config" / "paper.yaml"), cwd=tmp_path)
+    seconds = time.perf_counter() - started
+    assert run.returncode == 0, run.stderr[-3000:]
+    counts = job_counts(run.stdout)
+    # The grid by hand (SPEC §3, paper Tables 1-4, 8-9): 10 languages (8 monolingual + Finnish, Hungarian);
+    # targets: 8 monolingual + multi (8 languages) + uralic (6); 7 methods × 2 regimes per target; full-vocab
+    # LAPT for Erzya, Hebrew, Telugu, multi, uralic; POS for all, NER for all but North Sami; 4 seeds.
+    lapt = 10 * 7 * 2 + 5
+    pos_ner = {"mono": 8 + 7, "multi": 8 + 7, "uralic": 6 + 5}
+    finetune = 4 * (
+        pos_ner["mono"] * 14 + 2 * 3  # monolingual methods × regimes, + full vocab of myv/he/te (POS+NER)
+        + pos_ner["multi"] * 15  # 14 + the multilingual full-vocab run
+        + pos_ner["uralic"] * 15
+    )  # fmt: skip
+    expected = {
+        "base_model": 1,
+        "download_corpus": 10 + 2 + 2,  # OSCAR for all; OPUS and Bible for Erzya and Sami
+        "clean_corpus": 10,
+        "split_corpus": 10,
+        "sample_target": 2,
+        "eval_data": 10 + 9,
+        "train_tokenizer": 10,
+        "aux_fasttext": 10,
+        "init_model": 10 * 7,
+        "lapt": lapt,
+        "finetune": finetune,
+        "finetune_offtheshelf": 4 * 19,
+        "aggregate": 6,  # 3 experiments × POS/NER = Tables 1-4, 8-9
+        "figure_flops": 6,
+        "figure_init": 10,
+        "figure_base_embeddings": 1,
+        "all": 1,
+    }
+    assert counts == expected
+    assert finetune == 2424 and lapt == 145
+    assert seconds <= 30, f"dry run of the paper grid took {seconds:.1f} s"
+
+
+def test_demo_dry_run_plans_the_demo(tmp_path: Path):
+    run = snakemake("-n", "--configfile", str(ROOT / "config" / "config.yaml"), cwd=tmp_path)
+    assert run.returncode == 0, run.stderr[-3000:]
+    counts = job_counts(run.stdout)
+    assert counts["init_model"] == 9 and counts["lapt"] == 2 * 9 + 1
+    assert counts["finetune"] == 2 * 2 * 19 and counts["finetune_offtheshelf"] == 2 * 2
+
+
+def test_lint_is_clean():
+    cmd = [sys.executable, "-m", "snakemake", "--lint"]
+    run = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "Congratulations, your workflow is in a good condition!" in run.stdout + run.stderr
+
+
+def test_snakefmt_is_clean():
+    snakefmt = Path(sys.executable).with_name("snakefmt")
+    run = subprocess.run(
+        [str(snakefmt), "--check", "Snakefile", "rules"], cwd=ROOT, capture_output=True, text=True
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+
+
+# --- incremental reruns ---------------------------------------------------------------------------------
+TWO_LANGUAGES = {
+    "languages": {
+        "he": {"name": "Hebrew", "corpus": {"treebank": "packaged:ud-hebrew-htb"},
+               "eval": {"pos": {"source": "packaged:ud-hebrew-htb"},
+                        "ner": {"source": "packaged:ud-hebrew-htb"}}},
+        "tr": {"name": "Turkish", "corpus": {"treebank": "packaged:turkish-treebanks"},
+               "eval": {"pos": {"source": "packaged:turkish-treebanks"}}},
+    },
+    "targets": {"he": {"languages": ["he"], "full_vocab_regimes": ["full"]}, "tr": {"languages": ["tr"]}},
+    "experiments": {"mono": {"targets": ["he", "tr"]}},
+}  # fmt: skip
+DIRECTORY_OUTPUTS = re.compile(r"^(resources/base_model|results/(eval|tokenizers|models)/.*)$")
+
+
+def write_config(path: Path, **changes) -> Path:
+    config = yaml.safe_load((ROOT / "config" / "config.yaml").read_text(encoding="utf-8"))
+    config.update(copy.deepcopy(TWO_LANGUAGES))
+    config["methods"] = ["random", "script+posn+ident", "focus+ident"]
+    for dotted, value in changes.items():
+        *parents, last = dotted.split("__")
+        node = config
+        for key in parents:
+            node = node.setdefault(key, {})
+        node[last] = value
+    path.write_text(yaml.safe_dump(config), encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def completed_workdir(tmp_path_factory) -> Path:
+    """A workdir whose every output exists and is recorded by Snakemake (created, then `--touch`ed), so
+    the rerun logic is tested on the real DAG and metadata without training anything."""
+    work = tmp_path_factory.mktemp("rerun")
+    config = write_config(work / "config.yaml")
+    run = snakemake("--summary", "--configfile", str(config), cwd=work)
+    assert run.returncode == 0, run.stderr[-3000:]
+    lines = run.stdout.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("output_file"))
+    for line in lines[start + 1 :]:
+        path = line.split("\t")[0]
+        if not path:
+            continue
+        target = work / path
+        if DIRECTORY_OUTPUTS.match(path):
+            target.mkdir(parents=True, exist_ok=True)
+        else:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.touch()
+    run = snakemake("--touch", "--cores", "1", "--configfile", str(config), cwd=work)
+    assert run.returncode == 0, run.stderr[-3000:]
+    return work
+
+
+def dry_run(work: Path, config: Path) -> list[tuple[str, dict[str, str]]]:
+    run = snakemake("-n", "--rerun-triggers", "mtime", "params", "input", "code", "--configfile", str(config),
+                    cwd=work)  # fmt: skip
+    assert run.returncode == 0, run.stderr[-3000:]
+    return planned_jobs(run.stdout)
+
+
+def test_editing_nothing_reruns_nothing(completed_workdir: Path):
+    work = completed_workdir
+    assert dry_run(work, write_config(work / "same.yaml")) == []
+
+
+def test_changing_one_language_reruns_only_its_jobs(completed_workdir: Path):
+    work = completed_workdir
+    jobs = dry_run(work, write_config(work / "tr-cleaning.yaml", languages__tr__cleaning={"min_words": 3}))
+    rules = Counter(rule for rule, _ in jobs)
+    # Turkish: cleaning, split, tokenizer, 3 inits, fastText, 6 LAPTs, 6 × 1 task × 2 seeds fine-tunings, the
+    # init figure; plus the aggregation of the experiment's table and its FLOPs figure.
+    assert rules["clean_corpus"] == 1 and rules["lapt"] == 6 and rules["finetune"] == 12
+    for rule, wildcards in jobs:
+        if rule in {"aggregate", "figure_flops", "all"}:
+            continue
+        assert wildcards.get("lang", wildcards.get("target")) == "tr", (rule, wildcards)
+    assert "finetune_offtheshelf" not in rules and "base_model" not in rules
+    # Only the POS table has a Turkish column (Turkish has no NER set): the NER table is left alone.
+    assert [w["task"] for r, w in jobs if r in {"aggregate", "figure_flops"}] == ["pos", "pos"]
+
+
+def test_changing_one_targets_lapt_reruns_its_lapt_and_downstream_only(completed_workdir: Path):
+    work = completed_workdir
+    jobs = dry_run(work, write_config(work / "he-lapt.yaml", targets__he__lapt={"steps": 30}))
+    rules = Counter(rule for rule, _ in jobs)
+    assert set(rules) == {"lapt", "finetune", "aggregate", "figure_flops", "all"}
+    assert rules["lapt"] == 7  # 3 methods × 2 regimes + full vocabulary
+    assert all(w["target"] == "he" for r, w in jobs if r in {"lapt", "finetune"})

@@ -1,0 +1,137 @@
+"""A reduced copy of the demo, end to end through Snakemake: tables, figures, report, provenance, no-op
+rerun, and resuming LAPT after the workflow is killed mid-training."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from _workflow import ROOT, read_json, reduced_config, seed_base_model, snakemake, write_config
+
+pytestmark = [pytest.mark.workflow, pytest.mark.slow]
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory, base_model_enpt: Path) -> Path:
+    work = tmp_path_factory.mktemp("e2e")
+    seed_base_model(work, base_model_enpt)
+    config = write_config(work / "config.yaml", reduced_config())
+    started = time.perf_counter()
+    run = snakemake(work, "--profile", str(ROOT / "profiles" / "local"), "--configfile", str(config))
+    assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-4000:]
+    print(f"reduced demo: {time.perf_counter() - started:.0f} s")
+    return work
+
+
+def test_tables_have_the_paper_shape(demo_run: Path):
+    md = (demo_run / "results/tables/monolingual/pos.md").read_text(encoding="utf-8")
+    lines = [ln for ln in md.splitlines() if ln.startswith("|")]
+    assert lines[0] == "| LAPT | REINIT | he | Avg |"
+    rows = [ln.split(" | ")[0:2] for ln in lines[2:]]
+    assert rows == [["| *", "*"], ["| FULL", "*"], ["| FULL", "SCRIPT+POSN+IDENT"]]
+    assert "sample std (÷(N−1))" in md and "seeds 1, 2" in md
+    for task in ("pos", "ner"):
+        for ext in ("md", "csv", "tex"):
+            assert (demo_run / f"results/tables/monolingual/{task}.{ext}").stat().st_size > 0
+
+
+def test_figures_exist(demo_run: Path):
+    for name in (
+        "base_embeddings.png",
+        "init/he.png",
+        "monolingual/pos_flops.png",
+        "monolingual/ner_flops.png",
+    ):
+        assert (demo_run / "results/figures" / name).stat().st_size > 10_000, name
+    probes = (demo_run / "results/figures/base_probes.tsv").read_text(encoding="utf-8").splitlines()
+    assert probes[0].split("\t") == ["probe", "n_tokens", "n_classes", "accuracy", "majority_baseline"]
+    assert {line.split("\t")[0] for line in probes[1:]} == {"script", "position_within_latin"}
+
+
+def test_provenance_of_models_and_results(demo_run: Path):
+    model = read_json(demo_run / "results/models/he/lapt-full/script+posn+ident/provenance.json")
+    assert model["rule"] == "lapt" and model["wildcards"] == {"target": "he", "regime": "full",
+                                                              "method": "script+posn+ident"}  # fmt: skip
+    assert model["config"]["lapt"]["steps"] == 6  # the config slice the job read, nothing else
+    assert set(model["config"]) == {"lapt", "state_dir"}
+    init_dir = "results/models/he/init/script+posn+ident"
+    corpora = {"results/corpora/he/train.txt", "results/corpora/he/dev.txt"}
+    assert set(model["inputs"]) == {init_dir, *corpora}
+    assert all(len(digest) == 64 for digest in model["inputs"].values())
+    init = read_json(demo_run / "results/models/he/init/script+posn+ident/provenance.json")
+    assert model["inputs"]["results/models/he/init/script+posn+ident"] == init["output_sha256"]
+    assert model["vocabswap_version"] and "git_commit" in model and model["slurm_job_id"] is None
+    result = read_json(demo_run / "results/finetune/he/full/script+posn+ident/he/pos/seed1.json")
+    assert result["cell"] == {"target": "he", "regime": "full", "method": "script+posn+ident", "lang": "he",
+                              "task": "pos", "seed": 1}  # fmt: skip
+    assert 0 <= result["score"] <= 1 and result["lapt"]["flops"]["paper"] > 0
+    prov = result["provenance"]
+    assert set(prov["config"]) == {"finetune"} and prov["config"]["finetune"]["train_cap"] == 32
+    assert set(prov["inputs"]) == {"results/models/he/lapt-full/script+posn+ident", "results/eval/he/pos"}
+
+
+def test_nothing_to_rerun_and_summary(demo_run: Path):
+    config = str(demo_run / "config.yaml")
+    run = snakemake(demo_run, "-n", "--configfile", config)
+    assert run.returncode == 0 and "Nothing to be done" in run.stdout + run.stderr, run.stdout[-3000:]
+    summary = snakemake(demo_run, "--summary", "--configfile", config)
+    assert summary.returncode == 0
+    assert "results/tables/monolingual/pos.md\t" in summary.stdout and "\tok\t" in summary.stdout
+
+
+def test_report_html(demo_run: Path):
+    report = demo_run / "report.html"
+    run = snakemake(demo_run, "--report", str(report), "--configfile", str(demo_run / "config.yaml"))
+    assert run.returncode == 0, run.stderr[-3000:]
+    html = report.read_text(encoding="utf-8", errors="replace")
+    assert report.stat().st_size > 100_000 and "base_embeddings.png" in html and "pos.md" in html
+
+
+def test_killed_lapt_resumes(demo_run: Path):
+    """Kill the whole workflow (SIGKILL to its process group) after LAPT saved a checkpoint; the next run
+    continues from that checkpoint instead of starting over."""
+    longer = {"languages": ["he"], "full_vocab_regimes": ["full"], "lapt": {"steps": 60, "eval_every": 5}}
+    config = reduced_config(targets={"he": longer})
+    config_path = write_config(demo_run / "resume.yaml", config)
+    target = "results/models/he/lapt-full/script+posn+ident"
+    cmd = [sys.executable, "-m", "snakemake", target, "--snakefile", str(ROOT / "Snakefile"), "--cores", "1",
+           "--directory", str(demo_run), "--configfile", str(config_path)]  # fmt: skip
+    proc = subprocess.Popen(cmd, cwd=demo_run, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)  # fmt: skip
+    state_root = demo_run / "results/lapt-state/he/full/script+posn+ident"
+    try:
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline:
+            states = list(state_root.glob("*/checkpoint/trainer_state.json"))
+            if states and read_json(states[0])["step"] >= 5:
+                break
+            assert proc.poll() is None, "the workflow ended before LAPT saved a checkpoint"
+            time.sleep(0.5)
+        else:
+            pytest.fail("no LAPT checkpoint within 300 s")
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    killed_at = read_json(states[0])["step"]
+
+    # A hard kill leaves Snakemake's lock behind: unlock, then run again (as the README says).
+    assert snakemake(demo_run, "--unlock", "--configfile", str(config_path)).returncode == 0
+    run = snakemake(demo_run, target, "--cores", "1", "--rerun-incomplete", "--configfile", str(config_path))
+    assert run.returncode == 0, run.stderr[-3000:]
+    log = (demo_run / "logs/lapt/he/full/script+posn+ident.log").read_text(encoding="utf-8")
+    checkpoint = states[0].parent.relative_to(demo_run)
+    assert read_json(demo_run / target / "lapt_log.json")["steps"] == 60
+    lines = (demo_run / target / "training_log.jsonl").read_text(encoding="utf-8").splitlines()
+    events = [json.loads(line) for line in lines]
+    assert [e["event"] for e in events if e.get("event") in ("start", "resumed")][:2] == ["start", "resumed"]
+    resumed = next(e for e in events if e.get("event") == "resumed")
+    assert resumed["step"] >= killed_at >= 5
+    assert f"resumed from {checkpoint} at step {resumed['step']}" in log

@@ -1,0 +1,16 @@
+"""Rule figure_base_embeddings: Figure 1 (base embeddings by script and by position) and linear probes."""
+
+from _job import job_context, snakemake_job
+
+snakemake = snakemake_job(globals(), "figure_base_embeddings")
+with job_context(snakemake):
+    from vocabswap.figures import base_embedding_figure
+
+    f = snakemake.params.figures
+    base_embedding_figure(
+        snakemake.input[0],
+        snakemake.output.figure,
+        probes_out=snakemake.output.probes,
+        max_points=f["max_points"],
+        seed=f["seed"],
+    )

@@ -1,0 +1,25 @@
+"""Rule lapt: language-adaptive pre-training; resumes from the state directory after a kill."""
+
+import hashlib
+import json
+from pathlib import Path
+
+from _job import job_context, provenance, snakemake_job
+
+snakemake = snakemake_job(globals(), "lapt")
+with job_context(snakemake):
+    from vocabswap.lapt import LaptConfig, run_lapt
+    from vocabswap.provenance import stamp_dir
+
+    settings = snakemake.params.lapt
+    # One state directory per settings: a changed config starts afresh instead of resuming a stale run.
+    key = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:12]
+    run_lapt(
+        snakemake.input.model,
+        snakemake.input.train,
+        snakemake.input.dev,
+        snakemake.output[0],
+        LaptConfig(regime=snakemake.wildcards.regime, **settings),
+        state_dir=Path(snakemake.params.state_dir) / key,
+    )
+    stamp_dir(snakemake.output[0], provenance(snakemake))
