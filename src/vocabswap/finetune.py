@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from tqdm.auto import tqdm
 
 from vocabswap.atomic import write_json
 from vocabswap.data.tagged import read_tagged
@@ -275,7 +276,7 @@ def run_finetune(
     curve: list[dict[str, Any]] = []
     train_w = windows["train"]
     epoch = 0
-    for epoch in range(1, config.max_epochs + 1):
+    for epoch in tqdm(range(1, config.max_epochs + 1), desc=f"fine-tune {config.task}", unit="epoch"):
         order = np.random.default_rng(sub_seed(config.seed, 11, epoch)).permutation(len(train_w))
         losses = []
         for start in range(0, len(order), config.batch_size):

@@ -44,6 +44,7 @@ from typing import Any
 import numpy as np
 import torch
 from torch import nn
+from tqdm.auto import tqdm
 
 from vocabswap.atomic import atomic_dir, atomic_open, atomic_path, write_json
 from vocabswap.errors import VocabswapError
@@ -656,6 +657,7 @@ def _train(
     started = time.perf_counter() - state.train_seconds
     if callback is not None:
         callback(state.step, model, optimizer)
+    progress = tqdm(total=config.steps, initial=state.step, desc="LAPT", unit="step", disable=not dist.main)
     while state.step < config.steps:
         step = state.step
         want_frozen = step < config.frozen_steps
@@ -712,6 +714,7 @@ def _train(
         optimizer.zero_grad(set_to_none=True)
 
         state.step = step + 1
+        progress.update(state.step - progress.n)  # a NaN restart moves the step back
         state.tokens_seen += int(tokens)
         state.sequences_seen += config.batch_size
         state.flops_executed += int(fl_exec)
@@ -765,6 +768,7 @@ def _train(
         if config.debug_step_sleep:
             time.sleep(config.debug_step_sleep)
 
+    progress.close()
     summary = _summary(
         model_dir, train_path, dev_path, out, sd, config, settings, state, train, dev_corpus, flop_model
     )
