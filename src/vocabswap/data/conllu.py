@@ -7,6 +7,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from vocabswap.data.lines import numbered_lines
 from vocabswap.errors import InputError
 
 UPOS_TAGS = frozenset(
@@ -81,23 +82,9 @@ def iter_conllu(
     ``tags`` (None: no check). IDs must run 1, 2, 3... within a sentence.
     """
     path = Path(path)
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise InputError(path, None, "file not found") from None
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
     sent = Sentence()
-    lines = data.split(b"\n")
-    if lines and lines[-1] == b"":
-        lines.pop()
-    for lineno, raw in enumerate(lines, 1):
-        if raw.endswith(b"\r"):
-            raw = raw[:-1]
-        try:
-            line = raw.decode("utf-8")
-        except UnicodeDecodeError as err:
-            raise InputError(path, lineno, f"invalid UTF-8 at byte {err.start}") from None
+    lines = numbered_lines(path)
+    for lineno, line in lines:
         if not line.strip():
             if sent.tokens:
                 yield sent

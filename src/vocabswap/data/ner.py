@@ -7,6 +7,7 @@ import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from vocabswap.data.lines import numbered_lines
 from vocabswap.errors import InputError
 
 _TAG = re.compile(r"^(O|([BIESLU])-(\S+))$")
@@ -71,12 +72,6 @@ def read_ner(path: str | Path, *, repair: bool = True) -> list[tuple[list[str], 
     uses it on every token of a sentence. Tags in BIO, BIOES or BILOU come back as BIO.
     """
     path = Path(path)
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise InputError(path, None, "file not found") from None
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
     out: list[tuple[list[str], list[str]]] = []
     words: list[str] = []
     tags: list[str] = []
@@ -95,12 +90,8 @@ def read_ner(path: str | Path, *, repair: bool = True) -> list[tuple[list[str], 
         out.append((words, bio))
         words, tags = [], []
 
-    lines = data.split(b"\n")
-    for lineno, raw in enumerate(lines, 1):
-        try:
-            line = raw.decode("utf-8").rstrip("\r")
-        except UnicodeDecodeError as err:
-            raise InputError(path, lineno, f"invalid UTF-8 at byte {err.start}") from None
+    lines = numbered_lines(path)
+    for lineno, line in lines:
         if not line.strip():
             flush(lineno - 1)
             continue

@@ -10,6 +10,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from vocabswap.atomic import atomic_open
+from vocabswap.data.lines import numbered_lines
 from vocabswap.errors import InputError
 
 Sentence = tuple[list[str], list[str]]
@@ -18,25 +19,10 @@ Sentence = tuple[list[str], list[str]]
 def read_tagged(path: str | Path) -> list[Sentence]:
     """Read a tagged file into ``[(words, tags), ...]``; malformed lines raise ``InputError(file, line)``."""
     path = Path(path)
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise InputError(path, None, "file not found") from None
     sentences: list[Sentence] = []
     words: list[str] = []
     tags: list[str] = []
-    lines = data.split(b"\n")
-    if lines and lines[-1] == b"":
-        lines.pop()
-    for lineno, raw in enumerate(lines, 1):
-        if raw.endswith(b"\r"):
-            raw = raw[:-1]
-        try:
-            line = raw.decode("utf-8")
-        except UnicodeDecodeError as err:
-            raise InputError(path, lineno, f"invalid UTF-8 at byte {err.start}") from None
-        if lineno == 1 and line.startswith("\ufeff"):
-            line = line[1:]
+    for lineno, line in numbered_lines(path):
         if not line.strip():
             if words:
                 sentences.append((words, tags))
