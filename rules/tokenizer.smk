@@ -19,6 +19,8 @@ rule train_tokenizer:
     params:
         tokenizer=config_provider("tokenizer", per="target"),
         seed=global_value("init_seed"),
+        # SentencePiece's result depends on its thread count: the configured one, not what --cores grants.
+        sp_threads=res("tokenizer", "threads"),
     script:
         "../workflow/scripts/train_tokenizer.py"
 

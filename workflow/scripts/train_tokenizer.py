@@ -16,6 +16,6 @@ with job_context(snakemake):
         character_coverage=t["character_coverage"],
         full_text_limit_bytes=t["max_text_bytes"],
         subset_bytes=t["subset_bytes"],
-        num_threads=snakemake.threads,
+        num_threads=snakemake.params.sp_threads,
     )
     stamp_dir(snakemake.output[0], provenance(snakemake))
