@@ -100,7 +100,11 @@ def bad(config: dict, path: str, value) -> dict:
             ["nope"],
             "config: experiments.monolingual.targets: 'nope' is not",
         ),
-        ("methods", ["posn"], "method 'posn': posn refines script"),
+        ("methods", ["posn"], "config: methods[0]: unknown method 'posn'"),
+        # The registry's grammar, not a looser one: FOCUS, FVT and MEAN are base fillers and do not combine.
+        ("methods", ["script", "mean+script"], "config: methods[1]: unknown method 'mean+script'"),
+        ("methods", ["script+fvt"], "config: methods[0]: unknown method 'script+fvt'"),
+        ("targets.he.methods", ["random+focus"], "config: targets.he.methods[0]: unknown method"),
         ("methods", ["ident+script", "script+ident"], "config: methods: two names denote the same method"),
         ("tokenizer.vocab_size", 32768.5, "config: tokenizer.vocab_size: 32768.5 is not of type 'integer'"),
     ],
@@ -125,16 +129,23 @@ def test_methods_are_order_free():
 
 
 @pytest.mark.workflow
-def test_snakemake_refuses_bad_config_before_any_job(tmp_path: Path):
+@pytest.mark.parametrize(
+    ("path", "value", "expected"),
+    [
+        ("lapt.steps", -5, "config: lapt.steps: -5 is less than the minimum of 1"),
+        ("methods", ["script", "mean+script"], "config: methods[1]: unknown method 'mean+script'"),
+    ],
+)
+def test_snakemake_refuses_bad_config_before_any_job(tmp_path: Path, path, value, expected):
     overlay = tmp_path / "bad.yaml"
-    overlay.write_text(yaml.safe_dump(bad(raw(DEMO), "lapt.steps", -5)), encoding="utf-8")
+    overlay.write_text(yaml.safe_dump(bad(raw(DEMO), path, value)), encoding="utf-8")
     run = subprocess.run(
         [sys.executable, "-m", "snakemake", "-n", "--snakefile", str(ROOT / "Snakefile"),
          "--directory", str(tmp_path), "--configfile", str(overlay)],
         capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert run.returncode != 0
-    assert "config: lapt.steps: -5 is less than the minimum of 1" in run.stdout + run.stderr
+    assert expected in run.stdout + run.stderr
     assert not (tmp_path / "results").exists()
 
 
