@@ -86,6 +86,10 @@ def _copy_hf_model(source: str, dest: Path, *, what: str) -> None:
         raise VocabswapError(f"cannot load {what}: {_first_line(err)}") from err
     except ValueError as err:
         raise VocabswapError(f"{what} is not a Hugging Face model: {_first_line(err)}") from err
+    if Path(source).is_dir():  # a damaged weights file or a hidden size other than config.json's: one line
+        from vocabswap.surgery import check_checkpoint_width
+
+        check_checkpoint_width(Path(source), int(config.hidden_size))
     try:
         model = AutoModelForMaskedLM.from_pretrained(source)
     except ValueError as err:

@@ -104,6 +104,7 @@ def validate_config(config: dict[str, Any], schema: Mapping[str, Any] | None = N
         raise ConfigError(f"config: {where}: {err.message}")
     fill_defaults(config, schema, schema)
     _check_references(config)
+    _check_source_names(config)
     return config
 
 
@@ -139,6 +140,37 @@ def _check_references(config: dict[str, Any]) -> None:
     orphans = sorted(set(config["targets"]) - in_experiment)
     if orphans:
         raise ConfigError(f"config: targets.{orphans[0]}: not in any experiment, so no table would show it")
+
+
+def _check_source_names(config: Mapping[str, Any]) -> None:
+    """Every ``packaged:NAME`` base model, corpus and evaluation source names a packaged item (with the
+    right task and language), and ud:/wikiann: sources serve their task: checked before any job runs."""
+    from vocabswap.base_model import PACKAGED as PACKAGED_MODELS
+    from vocabswap.base_model import PACKAGED_PREFIX
+    from vocabswap.data.packaged import PACKAGED, canonical_name
+
+    base = str(config["base_model"])
+    if base.startswith(PACKAGED_PREFIX) and base[len(PACKAGED_PREFIX) :] not in PACKAGED_MODELS:
+        known = ", ".join(PACKAGED_PREFIX + k for k in PACKAGED_MODELS)
+        raise ConfigError(f"config: base_model: unknown packaged model {base!r}; known: {known}")
+    for lang, spec in config["languages"].items():
+        where = {f"languages.{lang}.corpus.{k}": (v, None) for k, v in spec["corpus"].items()}
+        where.update({f"languages.{lang}.eval.{t}.source": (e["source"], t) for t, e in spec["eval"].items()})
+        for key, (source, task) in where.items():
+            kind, _, name = str(source).partition(":")
+            serves = {"ud": "pos", "wikiann": "ner"}.get(kind)
+            if task is not None and serves is not None and task != serves:
+                raise ConfigError(f"config: {key}: {kind}: sources give {serves} data only, not {task}")
+            if kind != "packaged":
+                continue
+            info = PACKAGED.get(canonical_name(name))
+            if info is None:
+                known = ", ".join(f"packaged:{k}" for k in sorted(PACKAGED))
+                raise ConfigError(f"config: {key}: unknown packaged source {source!r}; known: {known}")
+            if task is not None and task not in info["tasks"]:
+                raise ConfigError(f"config: {key}: {source} has no {task} data")
+            if info["lang"] != lang:
+                raise ConfigError(f"config: {key}: {source} is {info['lang']} data, not {lang}")
 
 
 def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any] | None) -> dict[str, Any]:

@@ -20,3 +20,19 @@ class InputError(VocabswapError):
         self.line = line
         where = f"{self.path}:{line}" if line is not None else self.path
         super().__init__(f"{where}: {message}")
+
+
+def input_file_problem(path: str | Path) -> str | None:
+    """Why ``path`` cannot be read as an input file (missing, a directory, a symlink loop, not a regular
+    file), or None when it can be opened as one."""
+    path = Path(path)
+    try:
+        if path.is_file():
+            return None
+        if path.is_dir():
+            return "is a directory, not a file"
+        if path.is_symlink():
+            return "is a broken symlink or a symlink loop"
+        return "does not exist" if not path.exists() else "is not a regular file"
+    except OSError as err:
+        return f"cannot be inspected: {err.strerror}"

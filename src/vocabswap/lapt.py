@@ -34,6 +34,7 @@ import json
 import logging
 import math
 import os
+import pickle
 import shutil
 import time
 from collections.abc import Callable
@@ -46,7 +47,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from vocabswap.atomic import atomic_dir, atomic_open, atomic_path, write_json
+from vocabswap.atomic import MARKER, atomic_dir, atomic_open, atomic_path, write_json
 from vocabswap.errors import VocabswapError
 from vocabswap.flops import MLMFlopModel, step_flops
 from vocabswap.mlm import (
@@ -116,6 +117,8 @@ class LaptConfig:
                 )
         if not 0.0 <= self.freeze_fraction <= 1.0:
             raise VocabswapError(f"freeze fraction must be in [0, 1], got {self.freeze_fraction}")
+        if not 0.0 < self.mlm_probability < 1.0:  # checked before packing the corpus
+            raise VocabswapError(f"--mlm-probability must be in (0, 1), got {self.mlm_probability}")
         if self.lr <= 0 or self.max_grad_norm <= 0 or self.nan_max_grad_norm <= 0:
             raise VocabswapError("learning rate and grad norms must be positive")
         if self.head not in ("masked", "all"):
@@ -433,10 +436,10 @@ class StateDir:
         optimizer: torch.optim.Optimizer,
         scheduler: torch.optim.lr_scheduler.LRScheduler,
     ) -> TrainState:
-        model.load_state_dict(torch.load(self.checkpoint / "model.pt", map_location="cpu", weights_only=True))
-        optimizer.load_state_dict(torch.load(self.checkpoint / "optimizer.pt", weights_only=True))
-        scheduler.load_state_dict(torch.load(self.checkpoint / "scheduler.pt", weights_only=True))
-        rng = torch.load(self.checkpoint / "rng.pt", weights_only=False)
+        model.load_state_dict(self._load_tensors(self.checkpoint / "model.pt"))
+        optimizer.load_state_dict(self._load_tensors(self.checkpoint / "optimizer.pt"))
+        scheduler.load_state_dict(self._load_tensors(self.checkpoint / "scheduler.pt"))
+        rng = self._load_tensors(self.checkpoint / "rng.pt")
         torch.set_rng_state(rng["torch"])
         if "cuda" in rng and torch.cuda.is_available():
             torch.cuda.set_rng_state_all(rng["cuda"])
@@ -444,6 +447,31 @@ class StateDir:
         if raw["best_loss"] is None:
             raw["best_loss"] = math.inf
         return TrainState(**raw)
+
+    @staticmethod
+    def _load_tensors(path: Path) -> Any:
+        """A checkpoint file of tensors and plain containers; never unpickles code (weights_only)."""
+        try:
+            return torch.load(path, map_location="cpu", weights_only=True)
+        except (OSError, RuntimeError, pickle.UnpicklingError, EOFError) as err:
+            reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+            raise VocabswapError(
+                f"{path}: not a loadable vocabswap checkpoint file (only tensors are accepted): {reason}"
+            ) from err
+
+    def remove(self) -> None:
+        """Delete what vocabswap wrote here; the directory itself only if nothing else is left in it."""
+        for path in (self.checkpoint, self.best):
+            if (path / MARKER).is_file():
+                shutil.rmtree(path, ignore_errors=True)
+        if self.cache.is_dir():
+            for path in self.cache.iterdir():
+                if path.is_file() and path.name.startswith(("train.", "dev.")):
+                    path.unlink(missing_ok=True)
+        self.log.unlink(missing_ok=True)
+        for path in (self.cache, self.root):
+            with contextlib.suppress(OSError):
+                path.rmdir()
 
     def saved_config(self) -> dict[str, Any] | None:
         path = self.checkpoint / "config.json"
@@ -572,7 +600,7 @@ def _train(
         )
     except VocabswapError:
         if dist.main and created:  # bad input leaves nothing behind
-            shutil.rmtree(sd.root, ignore_errors=True)
+            sd.remove()
         raise
 
     model = load_masked_lm(model_dir)
@@ -780,7 +808,7 @@ def _train(
             write_json(tmp / "lapt_log.json", summary)
             shutil.copy2(sd.log, tmp / "training_log.jsonl")
         if not config.keep_state:
-            shutil.rmtree(sd.root, ignore_errors=True)
+            sd.remove()
     dist.barrier()
     return summary
 

@@ -19,6 +19,7 @@ from typing import Any
 
 from vocabswap import __version__
 from vocabswap.atomic import write_json
+from vocabswap.data.download import redact_urls
 
 PROVENANCE_FILE = "provenance.json"
 _CHUNK = 1 << 20
@@ -83,7 +84,7 @@ def collect(
     return {
         "rule": rule,
         "wildcards": dict(wildcards),
-        "config": json.loads(json.dumps(dict(config), default=str)),
+        "config": redact_urls(json.loads(json.dumps(dict(config), default=str))),
         "inputs": {str(p): checksum(p) for p in inputs},
         "vocabswap_version": __version__,
         "git_commit": git_commit(workdir),

@@ -44,7 +44,7 @@ def load_base(base_dir: str | Path) -> tuple[PreTrainedModel, PreTrainedTokenize
             f"base model {base_dir} is not a masked LM (architectures {architectures}); "
             "give a model with an MLM head, e.g. XLMRobertaForMaskedLM"
         )
-    _check_checkpoint_width(base_dir, int(config.hidden_size))
+    check_checkpoint_width(base_dir, int(config.hidden_size))
     try:
         model, info = AutoModelForMaskedLM.from_pretrained(
             str(base_dir), output_loading_info=True, dtype="float32"
@@ -83,22 +83,35 @@ def load_base(base_dir: str | Path) -> tuple[PreTrainedModel, PreTrainedTokenize
     return model, tokenizer
 
 
-def _check_checkpoint_width(base_dir: Path, hidden: int) -> None:
+def check_checkpoint_width(base_dir: Path, hidden: int) -> None:
     """Compare config.json's hidden_size with the stored word embeddings before loading (transformers
-    would print a long mismatch report first)."""
+    would print a long mismatch report first); a truncated or garbage ``*.safetensors`` file is named."""
     from safetensors import safe_open
 
     for path in sorted(base_dir.glob("*.safetensors")):
-        with safe_open(str(path), framework="np") as handle:
-            for key in handle.keys():  # noqa: SIM118 (safe_open is not a mapping)
-                if key.endswith("word_embeddings.weight"):
-                    width = handle.get_slice(key).get_shape()[1]
-                    if width != hidden:
-                        raise VocabswapError(
-                            f"base model {base_dir}: hidden-size mismatch: config.json says hidden_size "
-                            f"{hidden}, {path.name} has {width}-wide word embeddings ({key})"
-                        )
-                    return
+        try:
+            width, key = _embedding_width(safe_open, path)
+        except Exception as err:  # safetensors raises its own SafetensorError (or OSError) for a bad file
+            raise VocabswapError(
+                f"{path}: not a readable safetensors file (truncated or damaged?): {_first_line(err)}"
+            ) from err
+        if width is not None and width != hidden:
+            raise VocabswapError(
+                f"base model {base_dir}: hidden-size mismatch: config.json says hidden_size "
+                f"{hidden}, {path.name} has {width}-wide word embeddings ({key})"
+            )
+
+
+def _embedding_width(safe_open, path: Path) -> tuple[int | None, str | None]:
+    """Width of the word-embedding tensor in a safetensors file (None if it has none); opening it checks
+    the header against the file size, so a file cut short inside its data is noticed here too."""
+    found: tuple[int | None, str | None] = (None, None)
+    with safe_open(str(path), framework="np") as handle:
+        for key in handle.keys():  # noqa: SIM118 (safe_open is not a mapping)
+            shape = handle.get_slice(key).get_shape()
+            if key.endswith("word_embeddings.weight"):
+                found = (shape[1], key)
+    return found
 
 
 def check_hidden(model: PreTrainedModel, *, where: str | Path, width: int | None = None) -> int:

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from vocabswap.atomic import atomic_dir
-from vocabswap.errors import VocabswapError
+from vocabswap.errors import VocabswapError, input_file_problem
 
 if TYPE_CHECKING:
     from transformers import PreTrainedTokenizerBase
@@ -35,6 +35,11 @@ SPECIAL_IDS = {BOS: 0, PAD: 1, EOS: 2, UNK: 3}  # <mask> is the last id
 SPM_MODEL_NAME = "sentencepiece.bpe.model"  # the file name XLMRobertaTokenizer looks for
 MODEL_MAX_LENGTH = 512  # XLM-R's 514 positions minus the padding_idx + 1 offset
 
+# SentencePiece skips longer training lines (its max_sentence_length, in bytes); vocabswap drops and counts
+# them itself, so that a corpus of only such lines fails with a clear message, not SentencePiece's INTERNAL.
+MAX_SENTENCE_BYTES = 4192
+MAX_VOCAB_SIZE = 2**31 - 3  # SentencePiece's vocab_size is an int32; the HF tokenizer adds 2 ids
+MIN_VOCAB_SIZE = 8
 # Paper §4: "all data below 1 GB, else a ~250 MB random subset".
 FULL_TEXT_LIMIT_BYTES = 1_000_000_000
 SUBSET_BYTES = 250_000_000
@@ -175,8 +180,9 @@ def _check_corpora(corpora: Sequence[Path]) -> int:
         raise VocabswapError("no training corpus given")
     total = 0
     for path in corpora:
-        if not path.is_file():
-            raise VocabswapError(f"corpus file {path} does not exist")
+        problem = input_file_problem(path)
+        if problem:
+            raise VocabswapError(f"corpus file {path} {problem}")
         has_text = False
         with open(path, "rb") as handle:
             for lineno, raw in enumerate(handle, 1):
@@ -193,33 +199,45 @@ def _check_corpora(corpora: Sequence[Path]) -> int:
     return total
 
 
-def _iter_lines(corpora: Sequence[Path]) -> Iterator[str]:
+def _iter_lines(corpora: Sequence[Path], dropped: dict[str, int]) -> Iterator[str]:
+    """Non-blank lines; lines with NUL or over ``MAX_SENTENCE_BYTES`` are dropped and counted."""
     for path in corpora:
         with open(path, encoding="utf-8") as handle:
             for line in handle:
                 line = line.rstrip("\n")
-                if line.strip():
+                if not line.strip():
+                    continue
+                if "\0" in line:
+                    dropped["nul"] += 1
+                elif len(line.encode("utf-8")) > MAX_SENTENCE_BYTES:
+                    dropped["too_long"] += 1
+                else:
                     yield line
 
 
 def _write_training_text(
     corpora: Sequence[Path], dest: Path, *, seed: int, limit_bytes: int, subset_bytes: int
-) -> int:
+) -> tuple[int, dict[str, int]]:
     """Write the training text to ``dest``: everything below ``limit_bytes``, else a seeded random subset.
 
     The subset streams: each line is kept with probability subset_bytes / total_bytes (Bernoulli sampling
-    with a seeded generator), so memory stays constant. Returns the number of lines written.
+    with a seeded generator), so memory stays constant. Returns the number of lines written and the counts
+    of dropped lines (``nul``: with a NUL character; ``too_long``: over SentencePiece's maximum length).
     """
     total = sum(p.stat().st_size for p in corpora)
     keep = 1.0 if total < limit_bytes else subset_bytes / total
     rng = random.Random(seed)
     n = 0
+    dropped = {"nul": 0, "too_long": 0}
     with open(dest, "w", encoding="utf-8") as out:
-        for line in _iter_lines(corpora):
+        for line in _iter_lines(corpora, dropped):
             if keep < 1.0 and rng.random() >= keep:
                 continue
             out.write(line + "\n")
             n += 1
+    for why, count in dropped.items():
+        if count:
+            log.warning("dropped %d training lines (%s)", count, _DROP_REASONS[why])
     if keep < 1.0:
         log.info(
             "training text %.0f MB > %.0f MB: kept a seeded random %.1f%% (%d lines)",
@@ -228,7 +246,13 @@ def _write_training_text(
             100 * keep,
             n,
         )
-    return n
+    return n, dropped
+
+
+_DROP_REASONS = {
+    "nul": "with a NUL character",
+    "too_long": f"longer than SentencePiece's maximum of {MAX_SENTENCE_BYTES} bytes",
+}
 
 
 def train_tokenizer(
@@ -256,18 +280,23 @@ def train_tokenizer(
 
     corpora = [Path(p) for p in corpora]
     out = Path(out)
-    if vocab_size < 8:
-        raise VocabswapError(f"vocabulary size {vocab_size} is too small (need at least 8 pieces)")
+    if vocab_size < MIN_VOCAB_SIZE:
+        raise VocabswapError(
+            f"vocabulary size {vocab_size} is too small (need at least {MIN_VOCAB_SIZE} pieces)"
+        )
+    if vocab_size > MAX_VOCAB_SIZE:
+        raise VocabswapError(f"vocabulary size {vocab_size} is too large (at most {MAX_VOCAB_SIZE} pieces)")
     _check_corpora(corpora)
     names = ", ".join(str(p) for p in corpora)
 
     with tempfile.TemporaryDirectory(prefix="vocabswap-spm-") as tmp:
         text = Path(tmp) / "train.txt"
-        n_lines = _write_training_text(
+        n_lines, dropped = _write_training_text(
             corpora, text, seed=seed, limit_bytes=full_text_limit_bytes, subset_bytes=subset_bytes
         )
         if n_lines == 0:
-            raise VocabswapError(f"no text left to train on in {names}")
+            why = "; ".join(f"{c} lines {_DROP_REASONS[k]} dropped" for k, c in dropped.items() if c)
+            raise VocabswapError(f"no text left to train on in {names}" + (f" ({why})" if why else ""))
         model = io.BytesIO()
         spm.set_random_generator_seed(seed)
         try:
@@ -285,6 +314,7 @@ def train_tokenizer(
                 input_sentence_size=max_sentences or 0,
                 shuffle_input_sentence=bool(max_sentences),
                 num_threads=num_threads,
+                max_sentence_length=MAX_SENTENCE_BYTES,
                 train_extremely_large_corpus=False,
                 minloglevel=2,
             )
@@ -293,6 +323,11 @@ def train_tokenizer(
             if "Vocabulary size too high" in msg:
                 limit = _int_after(msg, r"Please set it to a value <= (\d+)")
                 hint = f" (at most {limit} for this text)" if limit else ""
+                if limit is not None and limit < MIN_VOCAB_SIZE:
+                    raise VocabswapError(
+                        f"the text in {names} supports at most {limit} pieces, below the minimum vocabulary "
+                        f"size of {MIN_VOCAB_SIZE}; give more text"
+                    ) from err
                 raise VocabswapError(
                     f"vocabulary size {vocab_size} is larger than the text in {names} supports{hint}; "
                     f"use a smaller --vocab-size or more text"
@@ -307,7 +342,7 @@ def train_tokenizer(
 
     with atomic_dir(out) as tmp_out:
         write_hf_tokenizer(tmp_out, _strip_run_specific(model.getvalue()))
-        _write_train_manifest(tmp_out, corpora, vocab_size, seed, character_coverage, n_lines)
+        _write_train_manifest(tmp_out, corpora, vocab_size, seed, character_coverage, n_lines, dropped)
     return out
 
 
@@ -330,7 +365,13 @@ def _int_after(msg: str, pattern: str) -> int | None:
 
 
 def _write_train_manifest(
-    out: Path, corpora: Sequence[Path], vocab_size: int, seed: int, character_coverage: float, n_lines: int
+    out: Path,
+    corpora: Sequence[Path],
+    vocab_size: int,
+    seed: int,
+    character_coverage: float,
+    n_lines: int,
+    dropped: dict[str, int],
 ) -> None:
     from vocabswap import __version__
 
@@ -342,6 +383,7 @@ def _write_train_manifest(
         "seed": seed,
         "character_coverage": character_coverage,
         "training_lines": n_lines,
+        "dropped_lines": dropped,
         "vocabswap_version": __version__,
     }
     (out / "vocabswap_tokenizer.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sys
 from collections.abc import Sequence
 
@@ -58,9 +59,46 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args.func(args)
     except VocabswapError as err:
-        print(f"vocabswap {args.command}: error: {err}", file=sys.stderr)
-        return 2
+        return _fail(args.command, str(err))
+    except OSError as err:  # a file-system failure the library did not foresee: still one line
+        return _fail(args.command, os_error_message(err))
+    except _boundary_errors() as err:
+        return _fail(args.command, f"{type(err).__name__}: {_first_line(err)}")
     return 0
+
+
+def _fail(command: str, message: str) -> int:
+    print(f"vocabswap {command}: error: {_first_line(message)}", file=sys.stderr)
+    return 2
+
+
+def _first_line(err: BaseException | str) -> str:
+    lines = str(err).strip().splitlines()
+    return lines[0] if lines else type(err).__name__
+
+
+def os_error_message(err: OSError) -> str:
+    """``PATH: reason`` for an OSError (both paths for a rename), or its text when it names no path."""
+    if err.filename is None:
+        return _first_line(err)
+    where = os.fspath(err.filename)
+    if err.filename2 is not None:
+        where += f" -> {os.fspath(err.filename2)}"
+    return f"{where}: {err.strerror or _first_line(err)}"
+
+
+def _boundary_errors() -> tuple[type[BaseException], ...]:
+    """Third-party errors of corrupt inputs (archives, weights, text encodings) that reach the command line
+    boundary: reported in one line instead of a traceback."""
+    import tarfile
+    import zipfile
+
+    errors: list[type[BaseException]] = [tarfile.TarError, zipfile.BadZipFile, UnicodeError, EOFError]
+    if "safetensors" in sys.modules:
+        from safetensors import SafetensorError
+
+        errors.append(SafetensorError)
+    return tuple(errors)
 
 
 if __name__ == "__main__":

@@ -19,10 +19,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("spec", metavar="SPEC", help="hub id, local directory, or packaged:NAME")
     parser.add_argument("--out", required=True, type=Path, metavar="DIR", help="output directory")
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace --out if it holds an earlier vocabswap output (other directories are never replaced)",
+    )
     parser.set_defaults(func=_run)
 
 
 def _run(args: argparse.Namespace) -> None:
+    from vocabswap.atomic import check_output_dir
     from vocabswap.base_model import materialize_base_model
 
+    check_output_dir(args.out, overwrite=args.overwrite)
     materialize_base_model(args.spec, args.out)

@@ -33,8 +33,12 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _run(args: argparse.Namespace) -> None:
+    from vocabswap.atomic import check_output_file
     from vocabswap.data.clean import clean_corpus
 
+    for path in (args.output, args.stats):
+        if path is not None:
+            check_output_file(path)
     stats = clean_corpus(
         args.input,
         args.output,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -52,8 +53,12 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> None:
+    from vocabswap.atomic import check_output_file
     from vocabswap.finetune import FinetuneConfig, run_finetune
 
+    check_output_file(args.out)
+    if args.task == "ner":
+        check_bio_dir(Path(args.data))
     config = FinetuneConfig(
         task=args.task,
         seed=args.seed,
@@ -73,3 +78,20 @@ def run(args: argparse.Namespace) -> None:
     result = run_finetune(args.model, args.data, args.out, config)
     keys = ("task", "metric", "score", "best_epoch", "epochs_run", "seed", "unseen_labels")
     print(json.dumps({k: result[k] for k in keys}))
+
+
+def check_bio_dir(data_dir: Path) -> None:
+    """Every tag sequence in the train/dev/test.tsv of ``data_dir`` is BIO (O, B-X, I-X continuing X)."""
+    from vocabswap.data.ner import TagError, validate_bio
+    from vocabswap.data.tagged import read_tagged
+    from vocabswap.errors import InputError
+
+    for split in ("train", "dev", "test"):
+        path = data_dir / f"{split}.tsv"
+        if not path.is_file():
+            continue  # the fine-tuning names a missing split itself
+        for i, (_, tags) in enumerate(read_tagged(path), 1):
+            try:
+                validate_bio(tags)
+            except TagError as err:
+                raise InputError(path, None, f"sentence {i}: {err}; --task ner needs BIO tags") from None

@@ -62,14 +62,21 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--fasttext-threads", type=int, metavar="N", help="fastText threads (default 1: reproducible)"
     )
     parser.add_argument("--out", required=True, type=Path, metavar="DIR", help="output directory")
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace --out if it holds an earlier vocabswap output (other directories are never replaced)",
+    )
     parser.set_defaults(func=_run)
 
 
 def _run(args: argparse.Namespace) -> None:
     from dataclasses import replace
 
+    from vocabswap.atomic import check_output_dir
     from vocabswap.reinit import FocusOptions, initialise
 
+    check_output_dir(args.out, overwrite=args.overwrite)
     options = FocusOptions.paper() if args.focus_paper else FocusOptions()
     if args.focus_overlap:
         options = replace(options, overlap=args.focus_overlap)

@@ -69,6 +69,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-bf16", dest="bf16", action="store_false", help="fp32 on GPU (CPU is always fp32)")
     p.add_argument("--state-dir", help="resumable state directory (default: OUT.state); outside OUT")
     p.add_argument("--keep-state", action="store_true", help="keep the state directory after success")
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace --out if it holds an earlier vocabswap output (other directories are never replaced)",
+    )
     # Test hooks, hidden from --help.
     p.add_argument("--debug-nan-at-step", type=int, default=None, help=argparse.SUPPRESS)
     p.add_argument("--debug-step-sleep", type=float, default=0.0, help=argparse.SUPPRESS)
@@ -76,8 +81,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> None:
+    from vocabswap.atomic import check_output_dir
     from vocabswap.lapt import LaptConfig, run_lapt
 
+    check_output_dir(args.out, overwrite=args.overwrite)
     if args.freeze_fraction < 0 or args.freeze_fraction > 1:
         raise VocabswapError(f"--freeze-fraction must be in [0, 1], got {args.freeze_fraction}")
     config = LaptConfig(

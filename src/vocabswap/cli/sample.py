@@ -38,8 +38,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _run(args: argparse.Namespace) -> None:
+    from vocabswap.atomic import check_output_file
     from vocabswap.data.sampling import sample_multilingual
 
+    check_output_file(args.out)
     inputs = dict(args.inputs)
     if len(inputs) != len(args.inputs):
         raise VocabswapError("a language is given twice")

@@ -41,12 +41,19 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="SentencePiece training threads (default 1; results depend on it)",
     )
     parser.add_argument("--out", required=True, type=Path, metavar="DIR", help="output directory")
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace --out if it holds an earlier vocabswap output (other directories are never replaced)",
+    )
     parser.set_defaults(func=_run)
 
 
 def _run(args: argparse.Namespace) -> None:
+    from vocabswap.atomic import check_output_dir
     from vocabswap.tokenizer import train_tokenizer
 
+    check_output_dir(args.out, overwrite=args.overwrite)
     train_tokenizer(
         args.corpus,
         args.vocab_size,

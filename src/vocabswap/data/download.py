@@ -13,6 +13,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -30,8 +31,51 @@ class DownloadError(VocabswapError):
     """A download that could not be completed; the message names the URL and what went wrong."""
 
 
-def _redact(url: str) -> str:
-    return url.split("?", 1)[0]
+SCHEMES = ("http", "https")  # what ``download`` fetches; anything else fails at once, without retries
+REDACTED = "REDACTED"
+
+
+def redact_url(url: str) -> str:
+    """``url`` without secrets, for messages and provenance: no ``user:pass@``, no query values, no
+    fragment (query keys stay, so a record still says which parameters were sent)."""
+    from urllib.parse import parse_qsl, urlsplit, urlunsplit
+
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        return url.split("?", 1)[0].split("#", 1)[0]
+    netloc = parts.netloc
+    if "@" in netloc:
+        netloc = f"{REDACTED}@{host}{port}"
+    query = "&".join(f"{k}={REDACTED}" for k, _ in parse_qsl(parts.query, keep_blank_values=True))
+    return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
+
+
+_redact = redact_url
+_URL_IN_TEXT = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s'\"<>]+")
+
+
+def redact_urls(value: Any) -> Any:
+    """``value`` (a string, or lists/dicts of them) with every URL in it redacted (see ``redact_url``)."""
+    if isinstance(value, str):
+        return _URL_IN_TEXT.sub(lambda m: redact_url(m.group(0)), value)
+    if isinstance(value, Mapping):
+        return {k: redact_urls(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [redact_urls(v) for v in value]
+    return value
+
+
+def check_scheme(url: str) -> None:
+    """Refuse a URL that ``download`` cannot fetch (``file://``, ``ftp://``, no scheme): not transient."""
+    scheme = url.partition(":")[0].lower() if ":" in url else ""
+    if scheme not in SCHEMES:
+        raise DownloadError(
+            f"{redact_url(url)}: unsupported URL scheme {scheme or '(none)'!r}; downloads need "
+            f"{' or '.join(s + '://' for s in SCHEMES)} (give a local file as file:PATH)"
+        )
 
 
 def sha256_file(path: str | Path) -> str:
@@ -71,6 +115,7 @@ def download(
     """
     import requests
 
+    check_scheme(url)
     dest = Path(dest)
     side = provenance_path(dest)
     if dest.is_file() and side.is_file():
@@ -78,7 +123,7 @@ def download(
             prev = json.loads(side.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             prev = {}
-        if prev.get("url") == url and (sha256 is None or prev.get("sha256") == sha256):
+        if prev.get("url") == redact_url(url) and (sha256 is None or prev.get("sha256") == sha256):
             return prev
     dest.parent.mkdir(parents=True, exist_ok=True)
     part = dest.with_name(dest.name + ".part")
@@ -93,8 +138,9 @@ def download(
             if not retryable or attempt >= retries:
                 raise
         except requests.RequestException as err:
-            if attempt >= retries:
-                raise DownloadError(f"{_redact(url)}: {type(err).__name__}: {err}") from None
+            if attempt >= retries or isinstance(err, _not_transient(requests)):
+                reason = f"{type(err).__name__}: {_redact_text(err, url)}"
+                raise DownloadError(f"{_redact(url)}: {reason}") from None
         attempt += 1
         log.warning("download of %s failed, retry %d/%d", _redact(url), attempt, retries)
         time.sleep(backoff * attempt)
@@ -106,7 +152,7 @@ def download(
             "the partial file was deleted"
         )
     record = {
-        "url": url,
+        "url": redact_url(url),
         "path": dest.name,
         "bytes": part.stat().st_size,
         "sha256": digest,
@@ -117,6 +163,17 @@ def download(
     os.replace(part, dest)
     write_json(side, record)
     return record
+
+
+def _not_transient(requests: Any) -> tuple[type[BaseException], ...]:
+    """Request errors that a retry cannot cure: a malformed or unsupported URL or header."""
+    exc = requests.exceptions
+    return (exc.InvalidSchema, exc.InvalidURL, exc.MissingSchema, exc.InvalidHeader, exc.URLRequired)
+
+
+def _redact_text(err: BaseException, url: str) -> str:
+    """An error's text with the URL (which may carry credentials) replaced by its redacted form."""
+    return str(err).replace(url, redact_url(url)).splitlines()[0] if str(err) else type(err).__name__
 
 
 def _fetch_into(

@@ -51,6 +51,8 @@ def _ud_dir_splits(root: Path, *, seed: int, dev_from_train: int | None) -> tupl
         if paths[s] is None:
             raise InputError(root, None, f"no *-ud-{s}.conllu in the treebank directory")
     data = {s: [(x.words, x.upos) for x in read_conllu(p)] for s, p in paths.items() if p is not None}
+    if not data["train"]:  # would silently make the language test-only
+        raise InputError(paths["train"], None, "no sentences in the UD train file")
     info: dict[str, Any] = {
         "files": {s: {"name": p.name, "sha256": _sha256(p)} for s, p in paths.items() if p}
     }
@@ -66,13 +68,32 @@ def _ud_dir_splits(root: Path, *, seed: int, dev_from_train: int | None) -> tupl
 
 def _read_wikiann(path: Path) -> Tagged:
     if path.name.endswith((".tar.gz", ".tgz", ".tar")):
+        return _read_wikiann_archive(path)
+    return read_ner(path)
+
+
+def _read_wikiann_archive(path: Path) -> Tagged:
+    """The one ``.bio`` member of a WikiAnn archive, read through the archive object: a member's name
+    never becomes a path on this host (absolute or ``..`` names are refused)."""
+    try:
         with tarfile.open(path) as tar, tempfile.TemporaryDirectory() as tmp:
             members = [m for m in tar.getmembers() if m.isfile() and m.name.endswith(".bio")]
             if len(members) != 1:
                 raise InputError(path, None, f"expected one .bio file in the archive, found {len(members)}")
-            tar.extract(members[0], tmp, filter="data")
-            return read_ner(Path(tmp) / members[0].name)
-    return read_ner(path)
+            name = members[0].name
+            if name.startswith("/") or ".." in name.split("/"):
+                raise InputError(path, None, f"unsafe member name {name!r} (absolute or with '..')")
+            handle = tar.extractfile(members[0])
+            copy = Path(tmp) / "member.bio"
+            copy.write_bytes(handle.read() if handle else b"")
+            try:
+                return read_ner(copy)
+            except InputError as err:
+                where = f"{copy}:{err.line}" if err.line is not None else str(copy)
+                raise InputError(f"{path}[{name}]", err.line, str(err)[len(where) + 2 :]) from err
+    except (tarfile.TarError, EOFError, OSError) as err:
+        reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise InputError(path, None, f"not a readable .tar.gz archive: {reason}") from err
 
 
 def _resolve_ud(arg: str) -> Path:

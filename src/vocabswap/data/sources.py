@@ -24,8 +24,15 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from vocabswap.atomic import atomic_path, write_json
-from vocabswap.data.download import DownloadError, download, hf_headers, provenance_path
-from vocabswap.errors import InputError, VocabswapError
+from vocabswap.data.download import (
+    DownloadError,
+    download,
+    hf_headers,
+    provenance_path,
+    redact_url,
+    redact_urls,
+)
+from vocabswap.errors import InputError, VocabswapError, input_file_problem
 
 ENDPOINTS = {
     "HF": "https://huggingface.co",
@@ -49,19 +56,32 @@ def downloads_dir() -> Path:
     return Path(os.environ.get("VOCABSWAP_DOWNLOADS", "resources/downloads"))
 
 
+def cache_path(root: Path, *parts: str, what: str) -> Path:
+    """``root/parts...`` for a download; refused unless it stays inside ``root`` (names from a config, a
+    listing or a mirror are not trusted: no absolute part, no ``..``)."""
+    dest = root.joinpath(*parts)
+    names = [n for part in parts for n in part.replace("\\", "/").split("/")]
+    inside = root.resolve() in dest.resolve().parents
+    if not inside or any(n in ("", ".", "..") for n in names) or any(Path(p).is_absolute() for p in parts):
+        raise DownloadError(
+            f"{what}: the name {'/'.join(parts)!r} leads outside the download cache {root}; refusing it"
+        )
+    return dest
+
+
 def _get_json(url: str, headers: dict[str, str] | None = None) -> Any:
     import requests
 
     try:
         resp = requests.get(url, headers=headers or {}, timeout=60)
     except requests.RequestException as err:
-        raise DownloadError(f"{url.split('?')[0]}: {type(err).__name__}: {err}") from None
+        raise DownloadError(f"{redact_url(url)}: {type(err).__name__}: {redact_urls(str(err))}") from None
     if resp.status_code >= 400:
-        raise DownloadError(f"{url.split('?')[0]}: HTTP {resp.status_code} {resp.reason or ''}".rstrip())
+        raise DownloadError(f"{redact_url(url)}: HTTP {resp.status_code} {resp.reason or ''}".rstrip())
     try:
         return resp.json()
     except ValueError:
-        raise DownloadError(f"{url.split('?')[0]}: the answer is not JSON") from None
+        raise DownloadError(f"{redact_url(url)}: the answer is not JSON") from None
 
 
 # --------------------------------------------------------------------------------------------------
@@ -215,7 +235,7 @@ def fetch_corpus(
         paths = [
             fetched(
                 f"{endpoint('HF')}/datasets/{OSCAR_REPO}/resolve/main/{p['path']}",
-                cache / "oscar-2201" / arg / Path(p["path"]).name,
+                cache_path(cache, "oscar-2201", arg, Path(p["path"]).name, what=f"OSCAR {p['path']}"),
                 p["sha256"],
                 hf_headers(token),
             )
@@ -229,20 +249,22 @@ def fetch_corpus(
         else:
             urls = opus_mono_urls(arg)
         paths = [
-            fetched(u, cache / "opus" / "_".join([*u.split("/")[-4:-2], u.split("/")[-1]])) for u in urls
+            fetched(u, cache_path(cache, "opus", "_".join([*u.split("/")[-4:-2], u.split("/")[-1]]), what=u))
+            for u in urls
         ]
         parse = parse_text_lines
     elif kind == "bible":
         url = endpoint("BIBLE").format(name=arg)
-        paths = [fetched(url, cache / "bible" / f"{arg}.txt")]
+        paths = [fetched(url, cache_path(cache, "bible", f"{arg}.txt", what=source))]
         parse = parse_bible
     elif kind == "url":
         paths = [fetched(arg, cache / "url" / hashlib.sha256(arg.encode()).hexdigest()[:16])]
         parse = parse_text_lines
     elif kind == "file":
         path = Path(arg)
-        if not path.is_file():
-            raise InputError(path, None, "corpus file not found")
+        problem = input_file_problem(path)
+        if problem:
+            raise InputError(path, None, f"corpus file {problem}")
         files.append({"path": str(path), "bytes": path.stat().st_size})
         paths = [path]
         parse = parse_text_lines
@@ -256,7 +278,7 @@ def fetch_corpus(
 
     n, size = _write_lines(lines(), out, max_bytes)
     record = {
-        "source": source,
+        "source": redact_urls(source),
         "lang": lang,
         "lines": n,
         "bytes": size,
@@ -276,7 +298,8 @@ def fetch_ud(name: str, release: str, out_dir: str | Path | None = None) -> Path
     """Download a UD treebank's ``.conllu`` files at release tag ``r<release>`` (GitHub), each verified
     against the git object id the API reports. Returns the directory."""
     release = release.removeprefix("r")
-    out = Path(out_dir) if out_dir else downloads_dir() / "ud" / f"{name}@{release}"
+    what = f"UD {name} r{release}"
+    out = Path(out_dir) if out_dir else cache_path(downloads_dir(), "ud", f"{name}@{release}", what=what)
     listing = _get_json(
         f"{endpoint('GITHUB_API')}/repos/UniversalDependencies/{name}/contents?ref=r{release}"
     )
@@ -285,20 +308,21 @@ def fetch_ud(name: str, release: str, out_dir: str | Path | None = None) -> Path
         raise DownloadError(f"UD {name} r{release}: no .conllu files in the listing")
     out.mkdir(parents=True, exist_ok=True)
     for entry in conllu:
-        dest = out / entry["name"]
+        dest = cache_path(out, str(entry.get("name")), what=f"{what}: listing entry")
         download(entry["download_url"], dest)
         if entry.get("sha") and git_blob_sha1(dest) != entry["sha"]:
             dest.unlink()
             provenance_path(dest).unlink(missing_ok=True)
             raise DownloadError(
-                f"{entry['download_url']}: checksum mismatch against git object {entry['sha']}"
+                f"{redact_url(entry['download_url'])}: checksum mismatch against git object {entry['sha']}"
             )
     return out
 
 
 def fetch_wikiann(lang: str, out: str | Path | None = None) -> Path:
     """The original WikiAnn archive of ``lang`` (``{lang}.tar.gz`` holding ``wikiann-{lang}.bio``)."""
-    dest = Path(out) if out else downloads_dir() / "wikiann" / f"{lang}.tar.gz"
+    what = f"WikiAnn {lang}"
+    dest = Path(out) if out else cache_path(downloads_dir(), "wikiann", f"{lang}.tar.gz", what=what)
     if dest.is_file():
         return dest
     template = endpoint("WIKIANN")
