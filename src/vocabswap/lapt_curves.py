@@ -1,0 +1,229 @@
+"""What LAPT did, from each run's ``lapt_log.json``: dev MLM loss curves and the loss table.
+
+The dev MLM loss at step 0 is the initialisation alone, before any training: it is where the methods
+differ most (RANDOM's N(0, 1) rows start tens of nats above the structured initialisations). The table
+puts it beside the loss at the best checkpoint (the model that is fine-tuned) and the step of that
+checkpoint, per target, vocabulary size, regime and method; the figure draws each whole curve, one line
+per method, one panel per target × vocabulary size × regime.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from vocabswap.atomic import atomic_open
+from vocabswap.config import method_order
+from vocabswap.errors import InputError, VocabswapError
+from vocabswap.registry import FULL_VOCAB, REGIMES
+
+COLUMNS = ("target", "vocab", "regime", "method", "initial_dev_loss", "best_dev_loss", "best_step", "steps")
+
+
+@dataclass(frozen=True)
+class Curve:
+    """One LAPT run's dev-loss curve and where its best checkpoint sits."""
+
+    target: str
+    vocab: str
+    regime: str
+    method: str
+    steps: tuple[int, ...]
+    losses: tuple[float, ...]
+    best_step: int
+    best_loss: float
+
+    @property
+    def initial_loss(self) -> float:
+        """The dev loss of the untrained initialisation (NaN if the log has no step-0 evaluation)."""
+        return self.losses[0] if self.steps and self.steps[0] == 0 else math.nan
+
+    @property
+    def panel(self) -> tuple[str, str, str]:
+        return (self.target, self.vocab, self.regime)
+
+
+def read_curve(path: str | Path, **keys: str) -> Curve:
+    """A Curve from a LAPT output directory or its ``lapt_log.json``.
+
+    `keys` name the run: target, vocab (size), regime, method.
+    """
+    path = Path(path)
+    if path.is_dir():
+        path = path / "lapt_log.json"
+    try:
+        log = json.loads(path.read_text(encoding="utf-8"))
+        points = sorted((int(p["step"]), float(p["dev_loss"])) for p in log["dev_curve"])
+        best_step, best_loss = int(log["best_step"]), float(log["best_dev_loss"])
+    except FileNotFoundError:
+        raise InputError(path, None, "no LAPT log here (is this a `vocabswap lapt` output?)") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError, ValueError) as err:
+        raise InputError(path, None, f"not a LAPT log ({type(err).__name__}: {err})") from None
+    return Curve(
+        target=keys["target"],
+        vocab=str(keys["vocab"]),
+        regime=keys["regime"],
+        method=keys["method"],
+        steps=tuple(s for s, _ in points),
+        losses=tuple(x for _, x in points),
+        best_step=best_step,
+        best_loss=best_loss,
+    )
+
+
+def _method_rank(curves: Sequence[Curve]) -> dict[str, int]:
+    methods = [m for m in dict.fromkeys(c.method for c in curves) if m != FULL_VOCAB]
+    ordered = ([FULL_VOCAB] if any(c.method == FULL_VOCAB for c in curves) else []) + method_order(methods)
+    return {m: i for i, m in enumerate(ordered)}
+
+
+def _vocab_rank(vocab: str) -> tuple[int, int | str]:
+    return (0, int(vocab)) if vocab.isdigit() else (1, vocab)
+
+
+def sort_curves(curves: Iterable[Curve]) -> list[Curve]:
+    """Table order: target, vocabulary size (ascending, the base's own last), regime, method (paper rows)."""
+    curves = list(curves)
+    rank = _method_rank(curves)
+    targets = list(dict.fromkeys(c.target for c in curves))
+    return sorted(
+        curves,
+        key=lambda c: (
+            targets.index(c.target),
+            _vocab_rank(c.vocab),
+            REGIMES.index(c.regime) if c.regime in REGIMES else len(REGIMES),
+            rank[c.method],
+        ),
+    )
+
+
+def table_rows(curves: Iterable[Curve]) -> list[dict[str, Any]]:
+    """One row per run, in table order, with the columns of COLUMNS."""
+    return [
+        {
+            "target": c.target,
+            "vocab": c.vocab,
+            "regime": c.regime,
+            "method": c.method,
+            "initial_dev_loss": c.initial_loss,
+            "best_dev_loss": c.best_loss,
+            "best_step": c.best_step,
+            "steps": c.steps[-1] if c.steps else 0,
+        }
+        for c in sort_curves(curves)
+    ]
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return "–" if math.isnan(value) else f"{value:.2f}"
+    return str(value)
+
+
+HEADERS = ("Target", "Vocab", "LAPT", "Method", "Dev loss at step 0", "Best dev loss", "Best step", "Steps")
+
+
+def render_markdown(rows: Sequence[Mapping[str, Any]], caption: str) -> str:
+    lines = [f"**{caption}**", "", "| " + " | ".join(HEADERS) + " |", "|" + "---|" * len(HEADERS)]
+    lines += ["| " + " | ".join(_fmt(row[c]) for c in COLUMNS) + " |" for row in rows]
+    return "\n".join(lines) + "\n"
+
+
+def render_csv(rows: Sequence[Mapping[str, Any]]) -> str:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows({c: ("" if _fmt(row[c]) == "–" else row[c]) for c in COLUMNS} for row in rows)
+    return buffer.getvalue()
+
+
+def _tex_escape(text: str) -> str:
+    return text.replace("\\", r"\textbackslash{}").replace("_", r"\_").replace("&", r"\&").replace("%", r"\%")
+
+
+def render_latex(rows: Sequence[Mapping[str, Any]], caption: str) -> str:
+    body = [" & ".join(_tex_escape(_fmt(row[c])) for c in COLUMNS) + r" \\" for row in rows]
+    return "\n".join(
+        [
+            r"\begin{table}[t]",
+            r"\centering",
+            r"\begin{tabular}{llll" + "r" * (len(COLUMNS) - 4) + "}",
+            r"\toprule",
+            " & ".join(HEADERS) + r" \\",
+            r"\midrule",
+            *body,
+            r"\bottomrule",
+            r"\end{tabular}",
+            rf"\caption{{{_tex_escape(caption)}}}",
+            r"\end{table}",
+            "",
+        ]
+    )
+
+
+def write_loss_table(curves: Iterable[Curve], out: Mapping[str, str | Path], caption: str) -> list[dict]:
+    """Write the table to out["md"], out["csv"], out["tex"] (each atomically); returns its rows."""
+    rows = table_rows(curves)
+    if not rows:
+        raise VocabswapError("no LAPT logs to tabulate")
+    renders = {
+        "md": render_markdown(rows, caption),
+        "csv": render_csv(rows),
+        "tex": render_latex(rows, caption),
+    }
+    for fmt, text in renders.items():
+        with atomic_open(out[fmt]) as handle:
+            handle.write(text)
+    return rows
+
+
+def _label(curve: Curve, several_sizes: bool) -> str:
+    if curve.method == FULL_VOCAB:
+        return "full vocabulary (baseline)"
+    return f"{curve.method} (v{curve.vocab})" if several_sizes else curve.method
+
+
+def curves_figure(curves: Iterable[Curve], out: str | Path) -> None:
+    """Dev MLM loss against LAPT step: a panel per target × regime, a line per method (and vocabulary
+    size, when a target has several), the full-vocabulary baseline dashed; ★ marks each best checkpoint."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import ScalarFormatter
+
+    from vocabswap.figures import save_figure
+
+    curves = sort_curves(curves)
+    panels = list(dict.fromkeys((c.target, c.regime) for c in curves))
+    sizes = {t: {c.vocab for c in curves if c.target == t and c.method != FULL_VOCAB} for t, _ in panels}
+    labels = list(dict.fromkeys(_label(c, len(sizes[c.target]) > 1) for c in curves))
+    colours = {label: f"C{i % 10}" for i, label in enumerate(labels)}
+    fig, axes = plt.subplots(1, len(panels), figsize=(5.2 * len(panels), 4.4), squeeze=False)
+    for ax, (target, regime) in zip(axes[0], panels, strict=True):
+        for curve in (c for c in curves if (c.target, c.regime) == (target, regime)):
+            label = _label(curve, len(sizes[target]) > 1)
+            baseline = curve.method == FULL_VOCAB
+            style = {"color": "black", "ls": "--"} if baseline else {"color": colours[label]}
+            ax.plot(curve.steps, curve.losses, marker="o", ms=3, label=label, **style)
+            ax.plot([curve.best_step], [curve.best_loss], marker="*", ms=11, color=style["color"])
+        ax.set_title(f"{target}: LAPT-{regime.upper()}")
+        ax.set_xlabel("LAPT step")
+        ax.set_yscale("log")
+        ax.yaxis.set_major_formatter(ScalarFormatter())
+        ax.yaxis.set_minor_formatter(ScalarFormatter())
+        ax.grid(alpha=0.3, which="both")
+    axes[0][0].set_ylabel("dev MLM loss (nats, log scale)")
+    handles = {}
+    for ax in axes[0]:
+        handles.update(zip(*reversed(ax.get_legend_handles_labels()), strict=True))
+    ncol = min(len(handles), 5)
+    fig.legend(list(handles.values()), list(handles), loc="lower center", ncol=ncol, fontsize=8)
+    fig.tight_layout(rect=(0, 0.06 + 0.035 * (len(handles) // 5), 1, 1))
+    save_figure(fig, out)
