@@ -2,6 +2,7 @@
 # which hands each job only the config slice it reads so that editing one language reruns only its jobs.
 
 from vocabswap.config import FULL_VOCAB, Grid
+from vocabswap.data.sampling import plan_sampling
 
 GRID = Grid(config)
 
@@ -68,6 +69,15 @@ def sample_inputs(wildcards):
         "train": expand("results/corpora/{lang}/train.txt", lang=langs),
         "dev": expand("results/corpora/{lang}/dev.txt", lang=langs),
     }
+
+
+def sampling_plan(wildcards):
+    """The target's sampling settings, its LAPT sample sized to its LAPT jobs (vocabswap.data.sampling)."""
+    sections = {
+        name: GRID.section(name, target=wildcards.target)
+        for name in ("sampling", "lapt", "tokenizer")
+    }
+    return plan_sampling(**sections)
 
 
 def target_text(split):

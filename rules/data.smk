@@ -101,7 +101,8 @@ rule sample_target:
         mem_mb=res("data", "mem_mb"),
         runtime=res("data", "runtime"),
     params:
-        sampling=config_provider("sampling", per="target"),
+        # resolved sizes only (LAPT sample = steps × batch / passes), so a new LAPT lr resamples nothing
+        sampling=sampling_plan,
         languages=lambda wildcards: GRID.target_languages(wildcards.target),
     script:
         "../workflow/scripts/sample_target.py"

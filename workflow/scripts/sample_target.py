@@ -1,26 +1,17 @@
-"""Rule sample_target: α-sampled multilingual training, dev and tokenizer text for a multi-language target."""
+"""Rule sample_target: α-sampled LAPT, dev and tokenizer text of a multi-language target, sized to their use,
+with the composition and disk/time accounting in composition.json."""
 
 from _job import job_context, snakemake_job
 
 snakemake = snakemake_job(globals(), "sample_target")
 with job_context(snakemake):
-    from vocabswap.atomic import write_json
-    from vocabswap.data.sampling import sample_multilingual
+    from vocabswap.data.sampling import sample_target
 
-    s = snakemake.params.sampling
     langs = snakemake.params.languages
-    composition = {}
-    for split, lines, files in (
-        ("train", s["train_lines"], snakemake.input.train),
-        ("dev", s["dev_lines"], snakemake.input.dev),
-        ("tokenizer", s["tokenizer_lines"], snakemake.input.train),
-    ):
-        composition[split] = sample_multilingual(
-            dict(zip(langs, files, strict=True)),
-            snakemake.output[split],
-            alpha=s["alpha"],
-            lines=lines,
-            cap_bytes=s["cap_bytes"],
-            seed=s["seed"],
-        )
-    write_json(snakemake.output.composition, composition)
+    sample_target(
+        dict(zip(langs, snakemake.input.train, strict=True)),
+        dict(zip(langs, snakemake.input.dev, strict=True)),
+        {split: snakemake.output[split] for split in ("train", "dev", "tokenizer")},
+        snakemake.params.sampling,
+        composition_path=snakemake.output.composition,
+    )

@@ -6,7 +6,9 @@ Entry points (one per workflow stage; each writes its outputs atomically):
 - ``packaged.packaged_raw_text(name, out) -> int``: train-sentence text of a packaged treebank
 - ``clean.clean_corpus(in_path, out, *, lang, filter_english, stats_path, params, workers) -> CleanStats``
 - ``splits.split_lines(in_path, *, train, dev, dev_lines, seed) -> dict``: LAPT dev hold-out
-- ``sampling.sample_multilingual(inputs, out, *, alpha, lines, seed, cap_bytes) -> dict``
+- ``sampling.sample_multilingual(inputs, out, *, alpha, lines, seed, cap_bytes, max_repeat) -> dict``; a
+  multilingual target's LAPT/dev/tokenizer samples sized to their use: ``sampling.plan_sampling(sampling,
+  lapt, tokenizer)`` then ``sampling.sample_target(train, dev, outputs, plan, *, composition_path)``
 - ``evalsets.build_eval_set(source, lang, task, out_dir, *, seed, dev_from_train, resplit, ...) -> dict``
   (or ``evalsets.build_eval_set_from_settings(settings, task, out_dir, *, lang=None)``)
 - ``tagged.read_tagged(path)`` / ``tagged.write_tagged(path, sentences)``: the evaluation file format
