@@ -1,6 +1,22 @@
 # Language-adaptive pre-training of every initialised model (and of the base model with its full
 # vocabulary, method "fullvocab"), under each regime. Resumable: the training state lives in LAPT_STATE,
-# outside the declared output, so a killed or pre-empted job continues where it stopped.
+# outside the declared output, so a killed or pre-empted job continues where it stopped. Each job's
+# settings: lapt, the target's lapt block, then the matching lapt_overrides rules (the paper's per-run
+# differences: config/paper.yaml).
+
+from vocabswap.lapt_settings import check_overrides, lapt_settings
+
+check_overrides(config)
+
+
+def lapt_params(wildcards):
+    return lapt_settings(
+        GRID.section("lapt", target=wildcards.target),
+        config.get("lapt_overrides"),
+        target=wildcards.target,
+        regime=wildcards.regime,
+        method=wildcards.method,
+    )
 
 
 rule lapt:
@@ -22,7 +38,7 @@ rule lapt:
         runtime=res("lapt", "runtime"),
         gpu=res("lapt", "gpu"),
     params:
-        lapt=config_provider("lapt", per="target"),
+        lapt=lapt_params,
         state_dir=lapt_state_dir,
     script:
         "../workflow/scripts/lapt.py"

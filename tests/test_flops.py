@@ -61,3 +61,22 @@ def test_step_flops_paper_accounting_ignores_freezing_and_masking() -> None:
     trainable = step_flops(model, 4, 256, 150, encoder_trainable=True)
     assert frozen["paper"] == trainable["paper"] == 3 * model.batch_flops(4, 256, 4 * 256)["forward"]
     assert frozen["executed"] < trainable["executed"] < trainable["paper"]
+
+
+def test_sequences_step_flops_count_real_tokens_only() -> None:
+    """``lines`` batches (issue 8.1): equal lengths give step_flops exactly; padding a short sequence to
+    the batch's longest is not counted; the attention term grows with each sequence's own length."""
+    from vocabswap.flops import sequences_step_flops
+
+    model = MLMFlopModel(hidden=768, layers=12, intermediate=3072, vocab=32_770)
+    for trainable in (True, False):
+        assert sequences_step_flops(model, [256] * 4, 150, encoder_trainable=trainable) == step_flops(
+            model, 4, 256, 150, encoder_trainable=trainable
+        )
+    short, padded = (
+        sequences_step_flops(model, [200, 30], 30, encoder_trainable=True),
+        step_flops(model, 2, 200, 30, encoder_trainable=True),
+    )
+    assert short["paper"] < padded["paper"] and short["executed"] < padded["executed"]
+    alone = [sequences_step_flops(model, [n], 0, encoder_trainable=True)["paper"] for n in (200, 30)]
+    assert short["paper"] == sum(alone)  # additive over sequences: no cross-sequence attention

@@ -231,3 +231,73 @@ def test_bad_inputs_get_clear_errors(small_model: Path, corpus, tmp_path: Path) 
                             capture_output=True, text=True, timeout=120)  # fmt: skip
     assert result.returncode == 2
     assert result.stderr.strip().splitlines()[-1].startswith("vocabswap lapt: error: ")
+
+
+def _step_shapes(lengths: list[int], micro: int) -> tuple[int, int]:
+    """Real tokens and tensor positions of one step whose lines have ``lengths``, longest first, cut into
+    micro-batches of ``micro`` rows each padded to its longest."""
+    lengths = sorted(lengths, reverse=True)
+    cuts = [lengths[i : i + micro] for i in range(0, len(lengths), micro)]
+    return sum(lengths), sum(len(c) * max(c) for c in cuts)
+
+
+@pytest.mark.parametrize("sequences", ["lines", "packed"])
+def test_sequences_lines_feeds_whole_lines_and_counts_real_tokens(
+    small_model: Path, corpus, tmp_path: Path, sequences: str
+) -> None:
+    """Issue 8.1: with ``lines`` a step's batch is B whole lines (<s> ... </s>, truncated at max_length),
+    exactly the ones the seeded stream picks; grouping by length inside the step only cuts the padding of
+    its micro-batches; tokens and FLOPs count real positions. ``packed`` sees full max_length rows."""
+    from transformers import AutoConfig
+
+    from vocabswap.flops import MLMFlopModel, sequences_step_flops
+    from vocabswap.lapt import BatchStream, load_tokenizer
+    from vocabswap.mlm import encode_lines, read_lines
+
+    steps, cfg = 3, dict(TINY, max_length=24)
+    config = LaptConfig(regime="full", steps=steps, eval_every=steps, sequences=sequences, **cfg)
+    log = run_lapt(small_model, *corpus, tmp_path / "out", config)
+    encoded = encode_lines(read_lines(corpus[0]), load_tokenizer(small_model), 24, sequences=sequences)
+    stream = BatchStream(len(encoded), config.batch_size, config.seed)
+    tokens = positions = 0
+    seen: list[int] = []
+    for step in range(steps):
+        lengths = encoded.lengths[stream.indices(step)].tolist()
+        seen += lengths
+        t, p = _step_shapes(lengths, config.micro_batch_size)
+        tokens, positions = tokens + t, positions + p
+    assert log["data"]["train_sequences"] == len(encoded)
+    assert log["tokens_seen"] == tokens and log["tokens_per_step"] == tokens / steps
+    if sequences == "lines":
+        assert len(encoded) == encoded.n_lines == 400 and (encoded.lengths <= 24).all()
+        assert log["positions_seen"] == positions and 0 < log["padding_share"] < 0.5
+        assert log["tokens_per_step"] < 0.9 * config.batch_size * 24  # short lines: far fewer than packed
+    else:
+        assert log["tokens_per_step"] == config.batch_size * 24 and log["padding_share"] == 0
+    # FLOPs of the real positions only (the paper's accounting does not depend on the masks)
+    flop_model = MLMFlopModel.from_config(AutoConfig.from_pretrained(small_model))
+    expected = sequences_step_flops(flop_model, seen, 0, encoder_trainable=True)["paper"]
+    assert log["flops"]["paper"] == pytest.approx(expected, rel=1e-12)
+
+
+def test_early_stopping_after_patience_evaluations_keeps_the_best(
+    small_model: Path, corpus, tmp_path: Path
+) -> None:
+    """Issue 8.2: LAPT stops after ``patience`` evaluations in a row without a strictly lower dev loss (the
+    HF EarlyStoppingCallback of the paper's *_cpt-full.yml) and writes the best checkpoint. An lr of 1e-30
+    leaves the weights unchanged, so every dev loss after the first equals it: no improvement."""
+    config = LaptConfig(
+        regime="full", steps=20, eval_every=1, lr=1e-30, patience=2, freeze_fraction=0.0, **TINY
+    )
+    log = run_lapt(small_model, *corpus, tmp_path / "out", config)
+    assert log["stopped_early"] is True and log["steps"] == 3 and log["best_step"] == 1
+    assert [p["step"] for p in log["dev_curve"]] == [0, 1, 2, 3]
+    records = [json.loads(x) for x in (tmp_path / "out" / "training_log.jsonl").read_text().splitlines()]
+    assert {"event": "early_stop", "step": 3, "best_step": 1} in records
+    assert json.loads((tmp_path / "out" / "lapt_log.json").read_text())["steps"] == 3
+    # without patience the same run goes the whole way
+    full = run_lapt(small_model, *corpus, tmp_path / "b", LaptConfig(regime="full", steps=4, eval_every=1,
+                                                                     lr=1e-30, **TINY))  # fmt: skip
+    assert full["stopped_early"] is False and full["steps"] == 4
+    with pytest.raises(VocabswapError, match="--patience must be at least 1"):
+        LaptConfig(patience=0).validate()

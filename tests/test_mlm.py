@@ -1,4 +1,4 @@
-"""MLM objective: packing, the seeded 80/10/10 masking, and the masked-positions-only head."""
+"""MLM objective: line-by-line and packed sequences, seeded 80/10/10 masking, the masked-only head."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import torch
 
 from vocabswap.errors import VocabswapError
 from vocabswap.lapt import load_tokenizer
-from vocabswap.mlm import MaskedLMObjective, MLMMasker, collate, pack_lines, read_lines
+from vocabswap.mlm import MaskedLMObjective, MLMMasker, collate, encode_lines, read_lines
 
 SPECIALS = [0, 1, 2, 3, 99]  # <s> <pad> </s> <unk> <mask>
 
@@ -59,23 +59,38 @@ def test_masking_is_a_function_of_the_seed() -> None:
     assert not torch.equal(a[1], c[1])
 
 
-def test_pack_lines_keeps_every_token_in_order(base_model_enpt: Path) -> None:
+def test_packed_sequences_keep_every_token_in_order(base_model_enpt: Path) -> None:
     tok = load_tokenizer(base_model_enpt)
     lines = ["Hello world, this is a test.", "Olá mundo", "x" * 3, "Another fairly long sentence " * 6]
-    packed = pack_lines(lines, tok, max_length=16, batch_lines=2)
-    assert packed.blocks.shape[1] == 16
-    assert (packed.blocks[:, 0] == tok.bos_token_id).all()
-    stream = np.concatenate([b[1:n] for b, n in zip(packed.blocks, packed.lengths, strict=True)])
+    packed = encode_lines(lines, tok, max_length=16, sequences="packed", batch_lines=2)
+    blocks = packed.sequences(np.arange(len(packed)))
+    assert all(b[0] == tok.bos_token_id for b in blocks)
+    stream = np.concatenate([b[1:] for b in blocks])
     expected = [
         i for line in lines for i in [*tok(line, add_special_tokens=False)["input_ids"], tok.eos_token_id]
     ]
     assert stream.tolist() == expected
     assert packed.n_tokens == len(expected) and packed.n_lines == 4
-    assert (packed.lengths[:-1] == 16).all()
-    last = packed.blocks[-1]
-    assert (last[packed.lengths[-1] :] == tok.pad_token_id).all()
-    _, am = collate(packed.blocks, packed.lengths, tok.pad_token_id)
+    assert (packed.lengths[:-1] == 16).all() and packed.lengths[-1] <= 16
+    ids, am = collate(blocks, tok.pad_token_id)
     assert am.sum().item() == int(packed.lengths.sum())
+    assert (ids[-1, packed.lengths[-1] :] == tok.pad_token_id).all()
+
+
+def test_line_sequences_are_what_the_paper_code_feeds(base_model_enpt: Path) -> None:
+    """``lines`` (issue 8.1): one line = one sequence, exactly the HF tokenizer's ``<s> ... </s>`` truncated
+    at max_length (what the paper's LineByLineTextDataset holds); a batch is padded to its longest line."""
+    tok = load_tokenizer(base_model_enpt)
+    lines = ["Hello world, this is a test.", "Olá mundo", "x", "Another fairly long sentence " * 6]
+    corpus = encode_lines(lines, tok, max_length=16, batch_lines=3)
+    assert len(corpus) == corpus.n_lines == 4
+    for line, seq in zip(lines, corpus.sequences(np.arange(4)), strict=True):
+        assert seq.tolist() == tok(line, truncation=True, max_length=16)["input_ids"]
+    assert corpus.lengths[3] == 16 and corpus.lengths[1] < 16
+    ids, am = collate(corpus.sequences(np.array([1, 2])), tok.pad_token_id)
+    assert ids.shape[1] == max(corpus.lengths[1], corpus.lengths[2])
+    assert am.sum().item() == corpus.lengths[1] + corpus.lengths[2]
+    assert (ids[am == 0] == tok.pad_token_id).all()
 
 
 def test_read_lines_errors(tmp_path: Path) -> None:
@@ -117,16 +132,20 @@ def test_masked_only_head_equals_all_positions_loss_and_gradients() -> None:
         torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
 
 
-def test_pack_file_streams_the_same_blocks_as_pack_lines(base_model_enpt: Path, tmp_path: Path) -> None:
-    from vocabswap.mlm import load_packed, pack_file
+@pytest.mark.parametrize("sequences", ["lines", "packed"])
+def test_encode_file_streams_the_same_sequences_as_encode_lines(
+    base_model_enpt: Path, tmp_path: Path, sequences: str
+) -> None:
+    from vocabswap.mlm import encode_file, load_encoded
 
     tok = load_tokenizer(base_model_enpt)
     lines = [f"sentence number {i} " * (1 + i % 5) for i in range(50)]
     corpus = tmp_path / "c.txt"
     corpus.write_text("\n\n".join(lines) + "\n", encoding="utf-8")  # blank lines are skipped
-    meta = pack_file(corpus, tok, 24, tmp_path / "c.int32", batch_lines=7)
-    streamed = load_packed(tmp_path / "c.int32", meta)
-    in_memory = pack_lines(lines, tok, 24, batch_lines=3)
-    assert np.array_equal(streamed.blocks, in_memory.blocks)
-    assert np.array_equal(streamed.lengths, in_memory.lengths)
+    meta = encode_file(corpus, tok, 24, tmp_path / "c.int32", sequences=sequences, batch_lines=7)
+    streamed = load_encoded(tmp_path / "c.int32", meta)
+    in_memory = encode_lines(lines, tok, 24, sequences=sequences, batch_lines=3)
+    assert np.array_equal(streamed.ids, in_memory.ids)
+    assert np.array_equal(streamed.offsets, in_memory.offsets)
     assert (streamed.n_lines, streamed.n_tokens) == (50, in_memory.n_tokens)
+    assert len(streamed) == (50 if sequences == "lines" else -(-in_memory.n_tokens // 23))

@@ -26,8 +26,11 @@ but not w.r.t. their weights, so their backward costs 1× forward. The MLM head 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
+
+import numpy as np
 
 
 @dataclass(frozen=True)
@@ -107,3 +110,19 @@ def step_flops(
     executed = model.batch_flops(n_sequences, seq_len, n_masked, encoder_trainable=encoder_trainable)
     paper = model.batch_flops(n_sequences, seq_len, n_sequences * seq_len, encoder_trainable=True)
     return {"executed": executed["total"], "paper": paper["total"]}
+
+
+def sequences_step_flops(
+    model: MLMFlopModel, lengths: Sequence[int], n_masked: int, *, encoder_trainable: bool
+) -> dict[str, int]:
+    """:func:`step_flops` counting real tokens only: each sequence costs its own length's positions, and
+    its attention runs over its own length (padding, which ``lines`` batches carry, is not counted)."""
+    lens = np.asarray(lengths, dtype=np.int64)
+    positions = int(lens.sum())
+    enc = positions * model.encoder_per_position()
+    att = int(model.attention_per_position(1)) * int((lens * lens).sum())  # per position: linear in length
+    head_exec = n_masked * model.head_per_prediction()
+    head_paper = positions * model.head_per_prediction()
+    executed = enc + att + head_exec + (2 if encoder_trainable else 1) * enc + 2 * att + 2 * head_exec
+    paper = 3 * (enc + att + head_paper)
+    return {"executed": executed, "paper": paper}

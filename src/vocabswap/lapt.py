@@ -49,21 +49,23 @@ from tqdm.auto import tqdm
 
 from vocabswap.atomic import MARKER, atomic_dir, atomic_open, atomic_path, write_json
 from vocabswap.errors import VocabswapError
-from vocabswap.flops import MLMFlopModel, step_flops
+from vocabswap.flops import MLMFlopModel, sequences_step_flops
 from vocabswap.mlm import (
+    SEQUENCES,
     MaskedLMObjective,
     MaskingConfig,
     MLMMasker,
-    PackedCorpus,
+    SequenceCorpus,
     collate,
-    load_packed,
-    pack_file,
+    encode_file,
+    load_encoded,
+    offsets_path,
 )
+from vocabswap.registry import REGIMES
 
 log = logging.getLogger(__name__)
 
 ENCODER_PREFIX = "roberta.encoder"
-REGIMES = ("full", "emb")
 # Files of a Hugging Face model directory that belong to the tokenizer (copied verbatim into the output).
 TOKENIZER_FILE_PREFIXES = ("tokenizer", "special_tokens_map", "added_tokens", "sentencepiece", "spiece")
 # Settings that change the trajectory: a state directory written with other values cannot be resumed.
@@ -78,6 +80,7 @@ TRAJECTORY_KEYS = (
     "freeze_fraction",
     "seed",
     "head",
+    "sequences",
 )
 
 
@@ -100,6 +103,8 @@ class LaptConfig:
     freeze_fraction: float = 0.1  # regime full: encoder frozen for this share of the steps
     seed: int = 1
     head: str = "masked"  # "all" = the stock all-positions head (same loss, more FLOPs)
+    sequences: str = "lines"  # lines: one line = one sequence (the paper's code); packed: full blocks
+    patience: int | None = None  # stop after this many evaluations without a better dev loss (None: never)
     log_every: int = 100
     device: str = "auto"  # auto | cpu | cuda
     bf16: bool = True  # autocast on CUDA only; CPU runs fp32
@@ -123,6 +128,10 @@ class LaptConfig:
             raise VocabswapError("learning rate and grad norms must be positive")
         if self.head not in ("masked", "all"):
             raise VocabswapError(f"head must be 'masked' or 'all', got {self.head!r}")
+        if self.sequences not in SEQUENCES:
+            raise VocabswapError(f"sequences must be one of {', '.join(SEQUENCES)}, got {self.sequences!r}")
+        if self.patience is not None and self.patience < 1:
+            raise VocabswapError(f"--patience must be at least 1 evaluation, got {self.patience}")
 
     @property
     def frozen_steps(self) -> int:
@@ -144,8 +153,10 @@ class TrainState:
     max_grad_norm: float = 1.0
     best_loss: float = math.inf
     best_step: int | None = None
-    tokens_seen: int = 0
+    tokens_seen: int = 0  # real (non-padding) positions, specials included
+    positions_seen: int = 0  # positions of the batch tensors, padding included
     sequences_seen: int = 0
+    evals_without_improvement: int = 0  # early stopping (LaptConfig.patience)
     flops_executed: int = 0
     flops_paper: int = 0
     dev_curve: list[dict[str, Any]] = field(default_factory=list)
@@ -309,34 +320,38 @@ class BatchStream:
         return step * self.batch_size / self.n
 
 
-def load_or_pack(
+def load_or_encode(
     path: Path,
     role: str,
     tokenizer,
     model_dir: Path,
     max_length: int,
+    sequences: str,
     cache_dir: Path,
     dist: Dist,
     device: torch.device,
-) -> PackedCorpus:
-    """Pack a corpus once (main process, streaming) into the state directory; every run and process then
+) -> SequenceCorpus:
+    """Encode a corpus once (main process, streaming) into the state directory; every run and process then
     memory-maps it. An input error on the main process is raised on every process."""
-    key = file_digest(path, extra=f"{tokenizer_digest(model_dir)}:{max_length}".encode())[:16]
+    key = file_digest(path, extra=f"{tokenizer_digest(model_dir)}:{max_length}:{sequences}".encode())[:16]
     data, meta_path = cache_dir / f"{role}.{key}.int32", cache_dir / f"{role}.{key}.json"
     error: VocabswapError | None = None
     if dist.main and not meta_path.exists():
         started = time.perf_counter()
         cache_dir.mkdir(parents=True, exist_ok=True)
         try:
-            with atomic_path(data) as tmp:
-                meta = pack_file(path, tokenizer, max_length, tmp)
-            write_json(meta_path, meta)
+            with atomic_path(data) as tmp, atomic_path(offsets_path(data)) as tmp_offsets:
+                meta = encode_file(
+                    path, tokenizer, max_length, tmp, sequences=sequences, offsets_dest=tmp_offsets
+                )
+            write_json(meta_path, meta)  # written last: the cache entry is complete
             log.info(
-                "%s: %d lines, %d tokens -> %d blocks of <= %d in %.1fs (cached in %s)",
+                "%s: %d lines, %d tokens -> %d %s sequences of <= %d in %.1fs (cached in %s)",
                 path,
                 meta["n_lines"],
                 meta["n_tokens"],
-                meta["n_blocks"],
+                meta["n_sequences"],
+                sequences,
                 max_length,
                 time.perf_counter() - started,
                 cache_dir,
@@ -346,7 +361,7 @@ def load_or_pack(
     if dist.all_sum([1.0 if error else 0.0], device)[0]:
         raise error or VocabswapError(f"{path}: the main process could not read this {role} corpus")
     meta = json.loads(meta_path.read_text(encoding="utf-8"))
-    return load_packed(data, meta)
+    return load_encoded(data, meta)
 
 
 @dataclass(frozen=True)
@@ -357,9 +372,9 @@ class MicroBatch:
 
 
 def make_global_batch(
-    corpus: PackedCorpus, idx: np.ndarray, masker: MLMMasker, generator: torch.Generator, pad_id: int
+    corpus: SequenceCorpus, idx: np.ndarray, masker: MLMMasker, generator: torch.Generator, pad_id: int
 ) -> MicroBatch:
-    input_ids, attention_mask = collate(corpus.blocks[idx], corpus.lengths[idx], pad_id)
+    input_ids, attention_mask = collate(corpus.sequences(idx), pad_id)
     masked, labels = masker(input_ids, attention_mask, generator)
     return MicroBatch(masked, attention_mask, labels)
 
@@ -533,11 +548,26 @@ def evaluate(
     return total / count if count else math.nan
 
 
+def by_length(corpus: SequenceCorpus, idx: np.ndarray) -> np.ndarray:
+    """``idx`` longest sequence first (stable): consecutive micro-batches then hold similar lengths and
+    little padding. Reordering within a step changes neither which lines form it nor its loss (the sum over
+    its masked tokens divided by their count)."""
+    return idx[np.argsort(-corpus.lengths[idx], kind="stable")]
+
+
+def stops_early(state: TrainState, config: LaptConfig) -> bool:
+    """Early stopping as the paper code's HF ``EarlyStoppingCallback``: after ``patience`` evaluations in a
+    row without a strictly lower dev loss (counted over a resume: the counter is saved)."""
+    return config.patience is not None and state.evals_without_improvement >= config.patience
+
+
 def prepare_dev(
-    corpus: PackedCorpus, masker: MLMMasker, seed: int, pad_id: int, size: int
+    corpus: SequenceCorpus, masker: MLMMasker, seed: int, pad_id: int, size: int
 ) -> list[MicroBatch]:
+    """The dev set, each sequence masked once (fixed for the run), as length-sorted micro-batches."""
     gen = torch.Generator().manual_seed(sub_seed(seed, 2))
-    everything = make_global_batch(corpus, np.arange(len(corpus)), masker, gen, pad_id)
+    order = by_length(corpus, np.arange(len(corpus)))
+    everything = make_global_batch(corpus, order, masker, gen, pad_id)
     return split_batch(everything, np.arange(len(corpus)), size)
 
 
@@ -592,11 +622,11 @@ def _train(
     if dist.main:
         sd.root.mkdir(parents=True, exist_ok=True)
     try:
-        train = load_or_pack(
-            train_path, "train", tokenizer, model_dir, config.max_length, sd.cache, dist, device
-        )
-        dev_corpus = load_or_pack(
-            dev_path, "dev", tokenizer, model_dir, config.max_length, sd.cache, dist, device
+        train, dev_corpus = (
+            load_or_encode(
+                path, role, tokenizer, model_dir, config.max_length, config.sequences, sd.cache, dist, device
+            )
+            for path, role in ((train_path, "train"), (dev_path, "dev"))
         )
     except VocabswapError:
         if dist.main and created:  # bad input leaves nothing behind
@@ -686,7 +716,7 @@ def _train(
     if callback is not None:
         callback(state.step, model, optimizer)
     progress = tqdm(total=config.steps, initial=state.step, desc="LAPT", unit="step", disable=not dist.main)
-    while state.step < config.steps:
+    while state.step < config.steps and not stops_early(state, config):
         step = state.step
         want_frozen = step < config.frozen_steps
         if want_frozen != frozen:
@@ -702,10 +732,13 @@ def _train(
         torch.manual_seed(sub_seed(config.seed, 3, step, dist.rank))  # dropout RNG of this step
 
         gen = torch.Generator().manual_seed(sub_seed(config.seed, 4, step))
-        batch = make_global_batch(train, stream.indices(step), masker, gen, pad_id)
+        idx = stream.indices(step)
+        if config.sequences == "lines":  # same lines, grouped by length within the step
+            idx = by_length(train, idx)
+        batch = make_global_batch(train, idx, masker, gen, pad_id)
         n_masked_global = int((batch.labels != -100).sum())
         micro = split_batch(batch, per_process, config.micro_batch_size)
-        loss_sum, tokens, fl_exec, fl_paper = 0.0, 0.0, 0.0, 0.0
+        loss_sum, tokens, positions, fl_exec, fl_paper = 0.0, 0.0, 0.0, 0.0, 0.0
         poison = config.debug_nan_at_step == step and not state.restarts
         for i, mb in enumerate(micro):
             last = i == len(micro) - 1
@@ -720,17 +753,20 @@ def _train(
                 # Mean over the global batch's masked tokens; DDP averages over processes, hence x world.
                 (loss * (dist.world / max(n_masked_global, 1))).backward()
             loss_sum += float(loss.detach())
-            n_seq, width = mb.input_ids.shape
-            tokens += float(mb.attention_mask.sum())
-            fl = step_flops(
-                flop_model, n_seq, width, int((mb.labels != -100).sum()), encoder_trainable=not frozen
+            positions += float(mb.attention_mask.numel())
+            lengths = mb.attention_mask.sum(1).tolist()
+            tokens += float(sum(lengths))
+            fl = sequences_step_flops(
+                flop_model, lengths, int((mb.labels != -100).sum()), encoder_trainable=not frozen
             )
             fl_exec += fl["executed"]
             fl_paper += fl["paper"]
         trainable = [p for p in model.parameters() if p.requires_grad]
         grad_norm = float(torch.nn.utils.clip_grad_norm_(trainable, state.max_grad_norm))
         # Summed over processes: one process's NaN makes the sum NaN everywhere; the norm is already global.
-        loss_sum, tokens, fl_exec, fl_paper = dist.all_sum([loss_sum, tokens, fl_exec, fl_paper], device)
+        loss_sum, tokens, positions, fl_exec, fl_paper = dist.all_sum(
+            [loss_sum, tokens, positions, fl_exec, fl_paper], device
+        )
         if not (math.isfinite(loss_sum) and math.isfinite(grad_norm)):
             optimizer.zero_grad(set_to_none=True)
             state = _restart(model, optimizer, scheduler, state, sd, config, dist, step, "training loss")
@@ -744,6 +780,7 @@ def _train(
         state.step = step + 1
         progress.update(state.step - progress.n)  # a NaN restart moves the step back
         state.tokens_seen += int(tokens)
+        state.positions_seen += int(positions)
         state.sequences_seen += config.batch_size
         state.flops_executed += int(fl_exec)
         state.flops_paper += int(fl_paper)
@@ -783,9 +820,10 @@ def _train(
                     "selectable": True,
                 }
             )
-            improved = dev_loss < state.best_loss
+            improved = dev_loss < state.best_loss  # strictly lower, as HF's EarlyStoppingCallback
             if improved:
                 state.best_loss, state.best_step = dev_loss, state.step
+            state.evals_without_improvement = 0 if improved else state.evals_without_improvement + 1
             if dist.main:
                 sd.append_log({"event": "eval", "step": state.step, "dev_loss": dev_loss, "best": improved})
                 if improved:
@@ -793,6 +831,12 @@ def _train(
                 sd.save_checkpoint(model, optimizer, scheduler, state, config)
             dist.barrier()
             log.info("step %d: dev loss %.4f%s", state.step, dev_loss, " (best)" if improved else "")
+            if stops_early(state, config):
+                log.info(
+                    "early stop at step %d: no better dev loss in %d evaluations", state.step, config.patience
+                )
+                if dist.main:
+                    sd.append_log({"event": "early_stop", "step": state.step, "best_step": state.best_step})
         if config.debug_step_sleep:
             time.sleep(config.debug_step_sleep)
 
@@ -871,8 +915,8 @@ def _summary(
     config: LaptConfig,
     settings: dict[str, Any],
     state: TrainState,
-    train: PackedCorpus,
-    dev: PackedCorpus,
+    train: SequenceCorpus,
+    dev: SequenceCorpus,
     flop_model: MLMFlopModel,
 ) -> dict[str, Any]:
     frac = config.mlm_probability
@@ -891,16 +935,22 @@ def _summary(
         "data": {
             "train_lines": train.n_lines,
             "train_tokens": train.n_tokens,
-            "train_blocks": len(train),
+            "sequences": config.sequences,
+            "train_sequences": len(train),
+            "train_mean_length": float(train.lengths.mean()),
             "dev_lines": dev.n_lines,
             "dev_tokens": dev.n_tokens,
-            "dev_blocks": len(dev),
+            "dev_sequences": len(dev),
         },
         "steps": state.step,
         "best_step": state.best_step,
         "best_dev_loss": state.best_loss,
         "dev_curve": state.dev_curve,
+        "stopped_early": stops_early(state, config),
         "tokens_seen": state.tokens_seen,
+        "positions_seen": state.positions_seen,
+        "padding_share": 1 - state.tokens_seen / state.positions_seen if state.positions_seen else 0.0,
+        "tokens_per_step": state.tokens_seen / state.step if state.step else 0.0,
         "sequences_seen": state.sequences_seen,
         "epochs": state.sequences_seen / len(train),
         "flops": {

@@ -1,9 +1,16 @@
 """The masked-LM objective: corpus packing, seeded 80/10/10 masking, and a head run on masked positions only.
 
-* :func:`pack_lines` tokenises a line-per-sentence corpus once, in batches, with the fast tokenizer, and
-  packs it into blocks of at most ``max_length`` ids: ``<s>`` then sentences each closed by ``</s>``,
-  running on across block boundaries (RoBERTa's FULL-SENTENCES packing, as in Hugging Face ``run_mlm``'s
-  ``group_texts``), so almost no position is padding.
+* :func:`encode_lines` tokenises a line-per-sentence corpus once, in batches, with the fast tokenizer, into
+  sequences of at most ``max_length`` ids, one of two ways (``SEQUENCES``):
+
+  - ``lines`` (the paper's code: Hugging Face ``LineByLineTextDataset``): one line = one sequence
+    ``<s> ... </s>``, truncated to ``max_length`` ids; a batch is padded to its longest line.
+  - ``packed``: ``<s>`` then sentences each closed by ``</s>``, running on across blocks of exactly
+    ``max_length`` ids (RoBERTa's FULL-SENTENCES packing, as in ``run_mlm``'s ``group_texts``), so almost no
+    position is padding and a step sees several times the tokens of ``lines``.
+
+  Either way the sequences are stored end to end with their offsets (:class:`SequenceCorpus`), so a corpus
+  of short lines costs no padding on disk; :func:`encode_file` streams a file the same way.
 * :class:`MLMMasker` selects each ordinary token with probability ``probability`` (0.15) and replaces it
   with ``<mask>`` (80%), a random ordinary token (10%) or leaves it (10%) — BERT's recipe — drawing from a
   caller-supplied ``torch.Generator`` so that a batch's masks are a pure function of the seed.
@@ -30,17 +37,27 @@ from vocabswap.errors import InputError, VocabswapError
 IGNORE_INDEX = -100
 
 
-@dataclass(frozen=True)
-class PackedCorpus:
-    """Token-id blocks ``[n_blocks, max_length]`` (right-padded with ``pad_id``) and their lengths."""
+SEQUENCES = ("lines", "packed")
 
-    blocks: np.ndarray
-    lengths: np.ndarray
+
+@dataclass(frozen=True)
+class SequenceCorpus:
+    """Token-id sequences stored end to end: sequence ``i`` is ``ids[offsets[i]:offsets[i + 1]]``."""
+
+    ids: np.ndarray  # int32, every sequence's ids with its specials
+    offsets: np.ndarray  # int64, n + 1 entries
     n_lines: int
-    n_tokens: int
+    n_tokens: int  # text tokens of the lines (each line's ids and its </s>), before any truncation
 
     def __len__(self) -> int:
-        return int(self.blocks.shape[0])
+        return int(self.offsets.shape[0]) - 1
+
+    @property
+    def lengths(self) -> np.ndarray:
+        return np.diff(self.offsets)
+
+    def sequences(self, idx: np.ndarray) -> list[np.ndarray]:
+        return [self.ids[self.offsets[i] : self.offsets[i + 1]] for i in idx]
 
 
 def iter_lines(path: str | Path) -> Iterator[str]:
@@ -105,82 +122,151 @@ class BlockPacker:
         return row, 1 + int(self.carry.size)
 
 
-def tokenized_chunks(
-    lines: Iterable[str], tokenizer, batch_lines: int = 8192
-) -> Iterator[tuple[np.ndarray, int]]:
-    """``(ids, n_lines)`` per batch of lines: every line's ids followed by ``</s>``, one batched
-    fast-tokenizer call per ``batch_lines`` lines."""
-    eos = tokenizer.eos_token_id
+def tokenized_batches(lines: Iterable[str], tokenizer, batch_lines: int = 8192) -> Iterator[list[list[int]]]:
+    """Every line's ids (no specials), one batched fast-tokenizer call per ``batch_lines`` lines."""
     it = iter(lines)
     while batch := list(itertools.islice(it, batch_lines)):
-        ids = tokenizer(batch, add_special_tokens=False)["input_ids"]
-        count = sum(len(x) for x in ids) + len(ids)
-        flat = np.fromiter(
-            itertools.chain.from_iterable(itertools.chain(x, (eos,)) for x in ids),
-            dtype=np.int32,
-            count=count,
-        )
-        yield flat, len(batch)
+        yield tokenizer(batch, add_special_tokens=False)["input_ids"]
 
 
-def _check_tokenizer(tokenizer) -> tuple[int, int]:
+def closed_ids(ids: list[list[int]], eos: int) -> np.ndarray:
+    """Every line's ids followed by ``</s>``, end to end (the stream that ``packed`` cuts into blocks)."""
+    count = sum(len(x) for x in ids) + len(ids)
+    return np.fromiter(
+        itertools.chain.from_iterable(itertools.chain(x, (eos,)) for x in ids), dtype=np.int32, count=count
+    )
+
+
+def _check_tokenizer(tokenizer) -> tuple[int, int, int]:
     bos, eos, pad = tokenizer.bos_token_id, tokenizer.eos_token_id, tokenizer.pad_token_id
     if bos is None or eos is None or pad is None:
-        raise VocabswapError("the tokenizer needs <s>, </s> and <pad> tokens for MLM packing")
-    return bos, pad
+        raise VocabswapError("the tokenizer needs <s>, </s> and <pad> tokens for MLM sequences")
+    return bos, eos, pad
 
 
-def pack_lines(lines: Iterable[str], tokenizer, max_length: int, *, batch_lines: int = 8192) -> PackedCorpus:
-    """Tokenise and pack lines in memory (see :func:`pack_file` for corpora that should not be)."""
-    packer = BlockPacker(*_check_tokenizer(tokenizer), max_length)
-    rows, n_lines, n_tokens = [], 0, 0
-    for flat, n in tokenized_chunks(lines, tokenizer, batch_lines):
-        rows.append(packer.feed(flat))
-        n_lines, n_tokens = n_lines + n, n_tokens + flat.size
-    last, last_len = packer.finish()
-    blocks = np.concatenate([*rows, last])
-    lengths = np.full(len(blocks), max_length, dtype=np.int32)
-    lengths[-1] = last_len
-    return PackedCorpus(blocks=blocks, lengths=lengths, n_lines=n_lines, n_tokens=n_tokens)
+def line_sequences(
+    ids: list[list[int]], bos: int, eos: int, max_length: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """``lines``: ``<s> ids </s>`` per line, truncated to ``max_length`` ids (``</s>`` kept, as the HF
+    tokenizer truncates), end to end, and each sequence's length."""
+    keep = max_length - 2
+    lengths = np.fromiter((min(len(x), keep) + 2 for x in ids), dtype=np.int64, count=len(ids))
+    out = np.fromiter(
+        itertools.chain.from_iterable(itertools.chain((bos,), x[:keep], (eos,)) for x in ids),
+        dtype=np.int32,
+        count=int(lengths.sum()),
+    )
+    return out, lengths
 
 
-def pack_file(path: str | Path, tokenizer, max_length: int, dest: Path, *, batch_lines: int = 8192) -> dict:
-    """Stream a corpus file into ``dest`` as raw int32 rows of ``max_length`` ids (memory stays flat);
-    returns the metadata :func:`load_packed` needs."""
-    packer = BlockPacker(*_check_tokenizer(tokenizer), max_length)
-    n_lines = n_tokens = 0
+class _Encoder:
+    """Streaming encoder of one corpus into sequences (``lines`` or ``packed``)."""
+
+    def __init__(self, tokenizer, max_length: int, sequences: str) -> None:
+        if sequences not in SEQUENCES:
+            raise VocabswapError(
+                f"unknown sequences mode {sequences!r}; choose one of {', '.join(SEQUENCES)}"
+            )
+        if max_length < 3:
+            raise VocabswapError(f"max_length must be at least 3, got {max_length}")
+        self.bos, self.eos, pad = _check_tokenizer(tokenizer)
+        self.max_length, self.sequences = max_length, sequences
+        self.packer = BlockPacker(self.bos, pad, max_length) if sequences == "packed" else None
+        self.n_lines = self.n_tokens = 0
+
+    def feed(self, ids: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:
+        """Ids of the sequences completed by a batch of lines (end to end) and their lengths."""
+        self.n_lines += len(ids)
+        self.n_tokens += sum(len(x) for x in ids) + len(ids)
+        if self.packer is None:
+            return line_sequences(ids, self.bos, self.eos, self.max_length)
+        rows = self.packer.feed(closed_ids(ids, self.eos))
+        return rows.ravel(), np.full(len(rows), self.max_length, dtype=np.int64)
+
+    def finish(self) -> tuple[np.ndarray, np.ndarray]:
+        if self.packer is None:
+            return np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.int64)
+        last, last_len = self.packer.finish()
+        if len(last) == 0:
+            return np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.int64)
+        return last[0, :last_len], np.array([last_len], dtype=np.int64)
+
+
+def _offsets(lengths: list[np.ndarray]) -> np.ndarray:
+    return np.concatenate([[0], np.cumsum(np.concatenate(lengths))]).astype(np.int64)
+
+
+def encode_lines(
+    lines: Iterable[str], tokenizer, max_length: int, *, sequences: str = "lines", batch_lines: int = 8192
+) -> SequenceCorpus:
+    """Tokenise lines in memory into sequences (see :func:`encode_file` for corpora that should not be)."""
+    enc = _Encoder(tokenizer, max_length, sequences)
+    ids, lengths = [], []
+    for batch in tokenized_batches(lines, tokenizer, batch_lines):
+        i, n_ = enc.feed(batch)
+        ids.append(i)
+        lengths.append(n_)
+    i, n_ = enc.finish()
+    ids.append(i)
+    lengths.append(n_)
+    return SequenceCorpus(np.concatenate(ids), _offsets(lengths), enc.n_lines, enc.n_tokens)
+
+
+def encode_file(
+    path: str | Path,
+    tokenizer,
+    max_length: int,
+    dest: Path,
+    *,
+    sequences: str = "lines",
+    offsets_dest: Path | None = None,
+    batch_lines: int = 8192,
+) -> dict:
+    """Stream a corpus file into ``dest`` (int32 ids, end to end) and ``offsets_dest`` (int64; default
+    ``offsets_path(dest)``), memory flat; returns the metadata :func:`load_encoded` needs."""
+    enc = _Encoder(tokenizer, max_length, sequences)
+    lengths = []
     with open(dest, "wb") as out:
-        for flat, n in tokenized_chunks(iter_lines(path), tokenizer, batch_lines):
-            out.write(packer.feed(flat).tobytes())
-            n_lines, n_tokens = n_lines + n, n_tokens + int(flat.size)
-        last, last_len = packer.finish()
-        out.write(last.tobytes())
+        for batch in tokenized_batches(iter_lines(path), tokenizer, batch_lines):
+            ids, n_ = enc.feed(batch)
+            out.write(ids.astype(np.int32, copy=False).tobytes())
+            lengths.append(n_)
+        ids, n_ = enc.finish()
+        out.write(ids.astype(np.int32, copy=False).tobytes())
+        lengths.append(n_)
+    offsets = _offsets(lengths)
+    with open(offsets_dest or offsets_path(dest), "wb") as out:
+        out.write(offsets.tobytes())
     return {
-        "n_blocks": packer.n_rows,
+        "sequences": sequences,
+        "n_sequences": len(offsets) - 1,
+        "n_ids": int(offsets[-1]),
         "max_length": max_length,
-        "last_length": last_len,
-        "n_lines": n_lines,
-        "n_tokens": n_tokens,
+        "n_lines": enc.n_lines,
+        "n_tokens": enc.n_tokens,
     }
 
 
-def load_packed(path: Path, meta: dict) -> PackedCorpus:
-    """Memory-map a corpus written by :func:`pack_file`."""
-    blocks = np.memmap(path, dtype=np.int32, mode="r", shape=(meta["n_blocks"], meta["max_length"]))
-    lengths = np.full(meta["n_blocks"], meta["max_length"], dtype=np.int32)
-    lengths[-1] = meta["last_length"]
-    return PackedCorpus(blocks=blocks, lengths=lengths, n_lines=meta["n_lines"], n_tokens=meta["n_tokens"])
+def offsets_path(dest: Path) -> Path:
+    return dest.with_name(dest.name + ".offsets")
 
 
-def collate(blocks: np.ndarray, lengths: np.ndarray, pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Stack blocks into ``input_ids`` and ``attention_mask`` trimmed to the longest block."""
-    width = int(lengths.max())
-    input_ids = torch.from_numpy(np.ascontiguousarray(blocks[:, :width]).astype(np.int64))
-    attention_mask = (
-        torch.arange(width)[None, :] < torch.from_numpy(lengths.astype(np.int64))[:, None]
-    ).long()
-    input_ids = input_ids.masked_fill(attention_mask == 0, pad_id)
-    return input_ids, attention_mask
+def load_encoded(path: Path, meta: dict) -> SequenceCorpus:
+    """Memory-map a corpus written by :func:`encode_file`."""
+    ids = np.memmap(path, dtype=np.int32, mode="r", shape=(meta["n_ids"],))
+    offsets = np.fromfile(offsets_path(path), dtype=np.int64)
+    return SequenceCorpus(ids=ids, offsets=offsets, n_lines=meta["n_lines"], n_tokens=meta["n_tokens"])
+
+
+def collate(sequences: list[np.ndarray], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Stack sequences into ``input_ids`` (right-padded with ``pad_id`` to the longest) and
+    ``attention_mask``."""
+    lengths = np.fromiter((len(x) for x in sequences), dtype=np.int64, count=len(sequences))
+    input_ids = np.full((len(sequences), int(lengths.max())), pad_id, dtype=np.int64)
+    for row, seq in enumerate(sequences):
+        input_ids[row, : len(seq)] = seq
+    attention_mask = (np.arange(input_ids.shape[1])[None, :] < lengths[:, None]).astype(np.int64)
+    return torch.from_numpy(input_ids), torch.from_numpy(attention_mask)
 
 
 @dataclass(frozen=True)
