@@ -58,6 +58,18 @@ def test_means_and_sample_std(results):
     assert "97.0 ± 1.0" in table.to_markdown()
 
 
+def test_small_std_gets_a_second_decimal_as_in_the_paper(tmp_path: Path):
+    """Issue 8.11: a std below 0.1 (in printed units) prints with two decimals: 98.2 ± 0.04, not ± 0.0."""
+    scores = {"he": [0.9815, 0.9820, 0.9825], "tr": [0.70, 0.72, 0.74]}  # he std 0.0005 -> 0.05 printed
+    paths = [result(tmp_path / f"{lang}-{seed}.json", score, lang=lang, seed=seed)
+             for lang, values in scores.items() for seed, score in enumerate(values, start=1)]  # fmt: skip
+    table = build_table(load_results(paths), languages=["he", "tr"])
+    md = table.to_markdown()
+    assert "98.2 ± 0.05" in md and "72.0 ± 2.0" in md
+    assert table._fmt_std(0.00094) == "0.09" and table._fmt_std(0.000996) == "0.1"  # rounds up past 0.1
+    assert table._fmt_std(0.0) == "0.00"
+
+
 def test_population_std_under_paper_compat(results):
     table = build_table(load_results(results), languages=["he", "tr"], population_std=True)
     s = stat(table, "FULL", "SCRIPT", "he")

@@ -306,6 +306,8 @@ class Grid:
     def finetune_settings(self, lang: str, task: str) -> dict[str, Any]:
         settings = self.section("finetune", lang=lang)
         settings["patience"] = settings["patience"][task]
+        if isinstance(settings["max_epochs"], dict):  # per task (paper: POS 64, NER 32)
+            settings["max_epochs"] = settings["max_epochs"][task]
         settings["paper_compat"] = self.config["paper_compat"]
         return settings
 

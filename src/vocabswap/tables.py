@@ -3,11 +3,12 @@
 Rows: the off-the-shelf base model, the full-vocabulary LAPT baselines, then LAPT regime × re-init method.
 Columns: languages, then Avg (mean of the row's language means; shown only when every cell is complete).
 Cells: mean ± std over seeds. The sample std (÷(N−1)) by default, the population std (÷N) under
-paper_compat; the caption says which. Bold: within each division (baselines, LAPT-FULL, LAPT-EMB) and
-column, the best cell (highest mean − std) and every cell whose mean lies within one std of the best's
-mean (mean ≥ best mean − best std); the overall best of a column is underlined. A cell with a seed missing
-is shown with its seed count and listed in the caption, never silently averaged, and takes no part in
-bolding or the Avg.
+paper_compat; the caption says which. A std that would print as less than one unit of the last decimal
+gets one decimal more, as the paper prints it (98.2 ± 0.04, not 98.2 ± 0.0). Bold: within each division
+(baselines, LAPT-FULL, LAPT-EMB) and column, the best cell (highest mean − std) and every cell whose mean
+lies within one std of the best's mean (mean ≥ best mean − best std); the overall best of a column is
+underlined. A cell with a seed missing is shown with its seed count and listed in the caption, never
+silently averaged, and takes no part in bolding or the Avg.
 """
 
 from __future__ import annotations
@@ -103,13 +104,20 @@ class Table:
     def _fmt(self, value: float) -> str:
         return f"{value * self.scale:.{self.decimals}f}"
 
+    def _fmt_std(self, value: float) -> str:
+        """One decimal more below one unit of the last decimal (paper: ``± 0.04`` beside ``98.2``)."""
+        scaled = value * self.scale
+        small = round(scaled, self.decimals + 1) < 10.0**-self.decimals
+        return f"{scaled:.{self.decimals + small}f}"
+
+
     def cell_text(
         self, row: RowKey, lang: str, *, bold: str = "**", under: tuple[str, str] = ("", "")
     ) -> str:
         stat = self.cells.get((row, lang))
         if stat is None:
             return "-"
-        std = "n/a" if stat.std is None else self._fmt(stat.std)
+        std = "n/a" if stat.std is None else self._fmt_std(stat.std)
         text = f"{self._fmt(stat.mean)} ± {std}"
         if not stat.complete:
             return f"{text} [{stat.n}/{stat.expected} seeds]"

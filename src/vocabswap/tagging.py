@@ -6,11 +6,14 @@
   (:func:`encode_sentences`); every word is tagged exactly once and nothing is cut silently. A single word
   with more sub-words than fit in one window keeps its first ``max_length - 2`` sub-words, and the number
   of such words is reported.
-* NER loss (:func:`tagging_loss`): per batch, ``O`` words are down-weighted so that together they weigh as
-  much as the entity words: weight ``n_entity / n_O`` for ``O``, 1 for the others, loss = Σ w·CE / Σ w
-  (= ½ mean CE over entity words + ½ mean CE over ``O`` words). A batch without entity words (or without
-  ``O`` words) falls back to the plain mean.
-* ``paper_compat`` reproduces the paper code's double softmax: cross-entropy applied to softmax outputs.
+* NER loss (:func:`tagging_loss`): per batch, when ``O`` words outnumber the entity words they are
+  down-weighted so that together they weigh as much as the entity words: weight ``n_entity / n_O`` for
+  ``O``, 1 for the others, loss = Σ w·CE / Σ w. ``O`` is never up-weighted: a batch with at least as many
+  entity words as ``O`` words (or none of either) takes the plain mean, as in the paper's code.
+* ``paper_compat`` reproduces the paper code's double softmax (cross-entropy applied to softmax outputs)
+  and runs the encoder without an attention mask (padding is attended), as the paper's tagger did.
+* No dropout before the linear layer by default: the paper's tagger has none (the encoder's own dropout
+  still applies in training).
 """
 
 from __future__ import annotations
@@ -66,25 +69,32 @@ def tagging_loss(
         return ce.mean()
     is_o = labels == o_label
     n_o, n_entity = is_o.sum(), (~is_o).sum()
-    if int(n_o) == 0 or int(n_entity) == 0:
+    if int(n_entity) == 0 or int(n_o) <= int(n_entity):  # never up-weight O
         return ce.mean()
     weights = torch.where(is_o, n_entity.to(ce.dtype) / n_o.to(ce.dtype), torch.ones_like(ce))
     return (weights * ce).sum() / weights.sum()
 
 
 class WordTagger(nn.Module):
-    """Encoder + dropout + linear layer over mean-pooled word vectors."""
+    """Encoder + dropout + linear layer over mean-pooled word vectors.
 
-    def __init__(self, encoder: nn.Module, n_labels: int, dropout: float) -> None:
+    ``attend_padding`` runs the encoder without an attention mask, as the paper's code did
+    (``paper_compat``): padding positions are attended, so a word's vector depends on the batch."""
+
+    def __init__(
+        self, encoder: nn.Module, n_labels: int, dropout: float = 0.0, *, attend_padding: bool = False
+    ) -> None:
         super().__init__()
         self.encoder = encoder
         self.dropout = nn.Dropout(dropout)
         self.head = nn.Linear(encoder.config.hidden_size, n_labels)
+        self.attend_padding = attend_padding
 
     def forward(
         self, input_ids: torch.Tensor, attention_mask: torch.Tensor, word_index: torch.Tensor, n_words: int
     ) -> torch.Tensor:
-        hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+        mask = None if self.attend_padding else attention_mask
+        hidden = self.encoder(input_ids=input_ids, attention_mask=mask).last_hidden_state
         return self.head(self.dropout(scatter_mean(hidden, word_index, n_words)))
 
 

@@ -23,6 +23,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--filter-english", action="store_true", help="drop English lines (paper: Erzya and Sami)"
     )
+    parser.add_argument(
+        "--lid",
+        choices=("fasttext", "langid"),
+        default="fasttext",
+        help="English identifier: fastText lid.176, or langid.py (the paper's OpusFilter default)",
+    )
     parser.add_argument("--stats", type=Path, metavar="JSON", help="write per-filter counts here")
     parser.add_argument(
         "--workers", type=int, default=None, metavar="N", help="processes (default: the usable CPUs)"
@@ -34,7 +40,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _run(args: argparse.Namespace) -> None:
     from vocabswap.atomic import check_output_file
-    from vocabswap.data.clean import clean_corpus
+    from vocabswap.data.clean import CleanParams, clean_corpus
 
     for path in (args.output, args.stats):
         if path is not None:
@@ -45,6 +51,7 @@ def _run(args: argparse.Namespace) -> None:
         lang=args.lang,
         filter_english=args.filter_english,
         stats_path=args.stats,
+        params=CleanParams(lid=args.lid),
         workers=args.workers,
     )
     print(json.dumps({"kept": stats.kept_lines, "input": stats.input_lines, "removed": stats.removed}))

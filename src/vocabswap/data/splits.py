@@ -28,44 +28,53 @@ def carve_dev(train: Sequence[T], n_dev: int, *, seed: int = 1) -> tuple[list[T]
 
 @dataclass(frozen=True)
 class WikiannSplit:
-    """The paper's WikiAnn protocol (Appendix A); the numbers are config/paper.yaml defaults."""
+    """The paper's WikiAnn protocol (Appendix A; ``tools/preprocess_wikiann_data.py`` of the authors'
+    repository); the numbers are config/paper.yaml defaults."""
 
-    train: float = 0.85
+    train: float = 0.85  # documentation only: train is what test and dev leave
     dev: float = 0.05
     test: float = 0.10
     min_dev: int = 256
     min_test: int = 512
     min_sentences: int = 1792  # below this a language is test-only (512 + 256 + 1024 train)
 
+    def fractions(self, n: int) -> tuple[float, float]:
+        """The two ``test_size`` arguments of the paper's ``train_test_split`` calls: test out of all,
+        then dev out of what is left (``ds / (1 - ts)``), with the same float arithmetic."""
+        ts = max(self.test, self.min_test / n)
+        ds = max(self.dev, self.min_dev / n)
+        return ts, ds / (1 - ts)
+
     def sizes(self, n: int) -> dict[str, int]:
         """Sentence counts of train/dev/test for a language with ``n`` sentences.
 
-        test = max(ceil(10% of n), 512) and dev = max(ceil(5% of n), 256); train gets the rest
-        (about 85%). A language with fewer than ``min_sentences`` is test-only.
+        test = ceil(max(10%, 512/n) · n), dev = ceil(max(5%, 256/n) / (1 − ts) · (n − test)) (scikit-learn's
+        rounding of a float ``test_size``), train gets the rest (about 85%). Below ``min_sentences`` a
+        language is test-only.
         """
         if n < self.min_sentences:
             return {"train": 0, "dev": 0, "test": n}
-        test = max(math.ceil(self.test * n), self.min_test)
-        dev = max(math.ceil(self.dev * n), self.min_dev)
+        ts, dev_share = self.fractions(n)
+        test = math.ceil(ts * n)
+        dev = math.ceil(dev_share * (n - test))
         return {"train": n - test - dev, "dev": dev, "test": test}
 
 
 def random_split(
     items: Sequence[T], *, seed: int = 1, protocol: WikiannSplit | None = None
 ) -> dict[str, list[T]]:
-    """Shuffle with ``random.Random(seed)`` and cut into test, dev, train (in that order of the shuffle)."""
+    """The paper's re-split exactly: scikit-learn ``train_test_split(items, test_size=ts,
+    random_state=seed)``, then the same on the remainder for dev (each split in the permutation's order)."""
+    from sklearn.model_selection import train_test_split
+
     protocol = protocol or WikiannSplit()
-    sizes = protocol.sizes(len(items))
-    order = list(range(len(items)))
-    random.Random(seed).shuffle(order)
-    test = order[: sizes["test"]]
-    dev = order[sizes["test"] : sizes["test"] + sizes["dev"]]
-    train = order[sizes["test"] + sizes["dev"] :]
-    return {
-        "train": [items[i] for i in train],
-        "dev": [items[i] for i in dev],
-        "test": [items[i] for i in test],
-    }
+    items = list(items)
+    if len(items) < protocol.min_sentences:
+        return {"train": [], "dev": [], "test": items}
+    ts, dev_share = protocol.fractions(len(items))
+    rest, test = train_test_split(items, test_size=ts, random_state=seed)
+    train, dev = train_test_split(rest, test_size=dev_share, random_state=seed)
+    return {"train": train, "dev": dev, "test": test}
 
 
 def split_lines(
