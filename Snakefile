@@ -26,6 +26,7 @@ wildcard_constraints:
     lang=r"[a-z][a-z0-9_-]*",
     source=r"[a-z][a-z0-9_-]*",
     target=r"[a-z][a-z0-9_-]*",
+    size=r"\d+|base",
     experiment=r"[a-z][a-z0-9_-]*",
     method=r"[a-z+]+",
     regime=r"full|emb",

@@ -1,22 +1,30 @@
 # Helpers shared by the rules: the plan (from vocabswap.config.Grid), input functions, and config_provider,
 # which hands each job only the config slice it reads so that editing one language reruns only its jobs.
 
-from vocabswap.config import FULL_VOCAB, Grid
+from vocabswap.config import BASE_VOCAB, FULL_VOCAB, Grid
+from vocabswap.data.packaged import packaged_vocab_bound
 from vocabswap.data.sampling import plan_sampling
 
 GRID = Grid(config)
+# A size above what a packaged corpus supports fails here, before any job (others at their tokenizer job).
+GRID.check_vocab_sizes(packaged_vocab_bound)
 
 
+# Every vocabulary size is a level of the layout, v<size> (vbase: the base model's own vocabulary), also
+# when there is only one: adding a size adds paths and reruns nothing else.
 BASE_MODEL = "resources/base_model"
 EVAL = "results/eval/{lang}/{task}"
-TOKENIZER = "results/tokenizers/{target}"
-AUX = "results/aux/{target}/fasttext.bin"
-INIT = "results/models/{target}/init/{method}"
-LAPT = "results/models/{target}/lapt-{regime}/{method}"
+TOKENIZER = "results/tokenizers/{target}/v{size}"
+AUX = "results/aux/{target}/v{size}/fasttext.bin"
+INIT = "results/models/{target}/v{size}/init/{method}"
+LAPT = "results/models/{target}/v{size}/lapt-{regime}/{method}"
 # Resumable LAPT state: outside every declared output, because Snakemake deletes a failed job's outputs.
-LAPT_STATE = "results/lapt-state/{target}/{regime}/{method}"
-FINETUNE = "results/finetune/{target}/{regime}/{method}/{lang}/{task}/seed{seed}.json"
+LAPT_STATE = "results/lapt-state/{target}/v{size}/{regime}/{method}"
+FINETUNE = (
+    "results/finetune/{target}/v{size}/{regime}/{method}/{lang}/{task}/seed{seed}.json"
+)
 FINETUNE_BASE = "results/finetune/offtheshelf/{lang}/{task}/seed{seed}.json"
+INIT_FIGURE = "results/figures/init/{target}/v{size}.png"
 
 
 def config_provider(*keys, per=None):
@@ -100,14 +108,32 @@ def tokenizer_text(wildcards):
 
 
 # --- models -----------------------------------------------------------------------------------------------
+def tokenizer_settings(wildcards):
+    """The tokenizer slice of this size only (so that another size's edit reruns nothing here)."""
+    return GRID.tokenizer_settings(wildcards.target, int(wildcards.size))
+
+
 def init_inputs(wildcards):
     inputs = {
         "base": BASE_MODEL,
-        "tokenizer": TOKENIZER.format(target=wildcards.target),
+        "tokenizer": TOKENIZER.format(target=wildcards.target, size=wildcards.size),
     }
     if "focus" in wildcards.method.split("+"):
-        inputs["aux"] = AUX.format(target=wildcards.target)
+        inputs["aux"] = AUX.format(target=wildcards.target, size=wildcards.size)
     return inputs
+
+
+def lapt_shape_of(target):
+    """The two LAPT settings the per-token FLOPs depend on (nothing else of lapt, so init is not rerun)."""
+    lapt = GRID.section("lapt", target=target)
+    return {
+        "max_length": lapt["max_length"],
+        "mlm_probability": lapt["mlm_probability"],
+    }
+
+
+def lapt_shape(wildcards):
+    return lapt_shape_of(wildcards.target)
 
 
 def init_settings(wildcards):
@@ -124,7 +150,9 @@ def lapt_start(wildcards):
     """The model LAPT starts from: an initialised model, or the base model for the full-vocabulary run."""
     if wildcards.method == FULL_VOCAB:
         return BASE_MODEL
-    return INIT.format(target=wildcards.target, method=wildcards.method)
+    return INIT.format(
+        target=wildcards.target, size=wildcards.size, method=wildcards.method
+    )
 
 
 def finetune_settings(wildcards):
@@ -160,9 +188,45 @@ def table_settings(wildcards):
 
 def init_models(wildcards):
     return {
-        m: INIT.format(target=wildcards.target, method=m)
+        m: INIT.format(target=wildcards.target, size=wildcards.size, method=m)
         for m in GRID.methods(wildcards.target)
     }
+
+
+def experiment_init_keys(exp):
+    """(target, size, method) of every initialised model of an experiment."""
+    return [
+        (t, size, m)
+        for t in config["experiments"][exp]["targets"]
+        for size in GRID.vocab_sizes(t, exp)
+        for m in GRID.methods(t)
+    ]
+
+
+def experiment_inits(wildcards):
+    """Every initialised model of an experiment (the vocabulary table reads their init reports)."""
+    return [
+        INIT.format(target=t, size=size, method=m)
+        for t, size, m in experiment_init_keys(wildcards.experiment)
+    ]
+
+
+def vocab_table_settings(wildcards):
+    exp = wildcards.experiment
+    return {
+        "title": config["experiments"][exp].get("title", exp),
+        "inits": [list(key) for key in experiment_init_keys(exp)],
+        "lapt_shape": {
+            t: lapt_shape_of(t) for t in config["experiments"][exp]["targets"]
+        },
+    }
+
+
+def size_figures(experiment, task):
+    """The score-vs-size figure of a table, when its experiment has more than one size."""
+    if len(GRID.experiment_sizes(experiment)) < 2:
+        return []
+    return [f"results/figures/{experiment}/{task}_vocab_size.png"]
 
 
 def lapt_state_dir(wildcards):
@@ -172,8 +236,10 @@ def lapt_state_dir(wildcards):
 def all_outputs():
     """What the default target builds: tables and figures of every experiment, plus the report figures."""
     outs = ["results/figures/base_embeddings.png", "results/figures/base_probes.tsv"]
-    outs += expand("results/figures/init/{target}.png", target=GRID.targets)
+    for target in GRID.targets:
+        outs += expand(INIT_FIGURE, target=target, size=GRID.vocab_sizes(target))
     for exp in config["experiments"]:
+        outs += expand("results/tables/{exp}/vocab.{ext}", exp=exp, ext=["md", "csv"])
         for task in GRID.experiment_tasks(exp):
             outs += expand(
                 "results/tables/{exp}/{task}.{ext}",
@@ -182,4 +248,5 @@ def all_outputs():
                 ext=["md", "csv", "tex"],
             )
             outs.append(f"results/figures/{exp}/{task}_flops.png")
+            outs += size_figures(exp, task)
     return outs

@@ -3,14 +3,14 @@
 
 rule finetune:
     input:
-        model="results/models/{target}/lapt-{regime}/{method}",
+        model="results/models/{target}/v{size}/lapt-{regime}/{method}",
         data="results/eval/{lang}/{task}",
     output:
-        "results/finetune/{target}/{regime}/{method}/{lang}/{task}/seed{seed}.json",
+        "results/finetune/{target}/v{size}/{regime}/{method}/{lang}/{task}/seed{seed}.json",
     log:
-        "logs/finetune/{target}/{regime}/{method}/{lang}/{task}/seed{seed}.log",
+        "logs/finetune/{target}/v{size}/{regime}/{method}/{lang}/{task}/seed{seed}.log",
     benchmark:
-        "benchmarks/finetune/{target}/{regime}/{method}/{lang}/{task}/seed{seed}.tsv"
+        "benchmarks/finetune/{target}/v{size}/{regime}/{method}/{lang}/{task}/seed{seed}.tsv"
     conda:
         "../envs/vocabswap.yaml"
     threads: res("finetune", "threads")

@@ -1,15 +1,16 @@
-# Re-initialisation: one HF model directory per target and method, with init_report.json.
+# Re-initialisation: one HF model directory per target, vocabulary size and method, with init_report.json
+# (which also records the size's IDENT overlap, FOCUS coverage, embedding parameters and LAPT FLOPs/token).
 
 
 rule init_model:
     input:
         unpack(init_inputs),
     output:
-        directory("results/models/{target}/init/{method}"),
+        directory("results/models/{target}/v{size}/init/{method}"),
     log:
-        "logs/init_model/{target}/{method}.log",
+        "logs/init_model/{target}/v{size}/{method}.log",
     benchmark:
-        "benchmarks/init_model/{target}/{method}.tsv"
+        "benchmarks/init_model/{target}/v{size}/{method}.tsv"
     conda:
         "../envs/vocabswap.yaml"
     threads: res("init", "threads")
@@ -18,5 +19,6 @@ rule init_model:
         runtime=res("init", "runtime"),
     params:
         init=init_settings,
+        lapt_shape=lapt_shape,
     script:
         "../workflow/scripts/init_model.py"

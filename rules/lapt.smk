@@ -1,8 +1,8 @@
-# Language-adaptive pre-training of every initialised model (and of the base model with its full
-# vocabulary, method "fullvocab"), under each regime. Resumable: the training state lives in LAPT_STATE,
-# outside the declared output, so a killed or pre-empted job continues where it stopped. Each job's
-# settings: lapt, the target's lapt block, then the matching lapt_overrides rules (the paper's per-run
-# differences: config/paper.yaml).
+# Language-adaptive pre-training of every initialised model at every vocabulary size (and of the base model
+# with its full vocabulary: method "fullvocab", size "base"), under each regime. Resumable: the training
+# state lives in LAPT_STATE, outside the declared output, so a killed or pre-empted job continues where it
+# stopped. Each job's settings: lapt, the target's lapt block, then the matching lapt_overrides rules (the
+# paper's per-run differences: config/paper.yaml).
 
 from vocabswap.lapt_settings import check_overrides, lapt_settings
 
@@ -25,11 +25,11 @@ rule lapt:
         train=target_text("train"),
         dev=target_text("dev"),
     output:
-        directory("results/models/{target}/lapt-{regime}/{method}"),
+        directory("results/models/{target}/v{size}/lapt-{regime}/{method}"),
     log:
-        "logs/lapt/{target}/{regime}/{method}.log",
+        "logs/lapt/{target}/v{size}/{regime}/{method}.log",
     benchmark:
-        "benchmarks/lapt/{target}/{regime}/{method}.tsv"
+        "benchmarks/lapt/{target}/v{size}/{regime}/{method}.tsv"
     conda:
         "../envs/vocabswap.yaml"
     threads: res("lapt", "threads")

@@ -74,15 +74,19 @@ rule figure_init:
         base="resources/base_model",
     output:
         report(
-            "results/figures/init/{target}.png",
+            "results/figures/init/{target}/v{size}.png",
             caption="../workflow/report/init.rst",
             category="Figures",
-            labels={"figure": "2, 3, 5: initialised embeddings", "target": "{target}"},
+            labels={
+                "figure": "2, 3, 5: initialised embeddings",
+                "target": "{target}",
+                "vocabulary": "{size}",
+            },
         ),
     log:
-        "logs/figure_init/{target}.log",
+        "logs/figure_init/{target}/v{size}.log",
     benchmark:
-        "benchmarks/figure_init/{target}.tsv"
+        "benchmarks/figure_init/{target}/v{size}.tsv"
     conda:
         "../envs/vocabswap.yaml"
     threads: res("report", "threads")
@@ -122,3 +126,57 @@ rule figure_flops:
         table=table_settings,
     script:
         "../workflow/scripts/figure_flops.py"
+
+
+rule vocab_table:
+    input:
+        inits=experiment_inits,
+        base="resources/base_model",
+    output:
+        md=report(
+            "results/tables/{experiment}/vocab.md",
+            caption="../workflow/report/vocab.rst",
+            category="Tables",
+            labels={"experiment": "{experiment}", "task": "vocabulary sizes"},
+        ),
+        csv="results/tables/{experiment}/vocab.csv",
+    log:
+        "logs/vocab_table/{experiment}.log",
+    conda:
+        "../envs/vocabswap.yaml"
+    threads: 1
+    resources:
+        mem_mb=res("report", "mem_mb"),
+        runtime=res("report", "runtime"),
+    params:
+        table=vocab_table_settings,
+    script:
+        "../workflow/scripts/vocab_table.py"
+
+
+rule figure_vocab_size:
+    input:
+        table_results,
+    output:
+        report(
+            "results/figures/{experiment}/{task}_vocab_size.png",
+            caption="../workflow/report/vocab_size.rst",
+            category="Figures",
+            labels={
+                "figure": "score vs vocabulary size",
+                "experiment": "{experiment}",
+                "task": "{task}",
+            },
+        ),
+    log:
+        "logs/figure_vocab_size/{experiment}/{task}.log",
+    conda:
+        "../envs/vocabswap.yaml"
+    threads: 1
+    resources:
+        mem_mb=res("report", "mem_mb"),
+        runtime=res("report", "runtime"),
+    params:
+        table=table_settings,
+    script:
+        "../workflow/scripts/figure_vocab_size.py"

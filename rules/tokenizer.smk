@@ -1,15 +1,18 @@
-# The target's SentencePiece tokenizer and, for FOCUS, the auxiliary fastText model on its tokenised text.
+# The target's SentencePiece tokenizer at each vocabulary size and, for FOCUS, the auxiliary fastText model
+# on the text it tokenises.
 
 
 rule train_tokenizer:
     input:
         tokenizer_text,
     output:
-        directory("results/tokenizers/{target}"),
+        directory("results/tokenizers/{target}/v{size}"),
     log:
-        "logs/train_tokenizer/{target}.log",
+        "logs/train_tokenizer/{target}/v{size}.log",
     benchmark:
-        "benchmarks/train_tokenizer/{target}.tsv"
+        "benchmarks/train_tokenizer/{target}/v{size}.tsv"
+    # Before every ready init/LAPT job: a size the text cannot support fails before downstream jobs run.
+    priority: 50
     conda:
         "../envs/vocabswap.yaml"
     threads: res("tokenizer", "threads")
@@ -17,7 +20,7 @@ rule train_tokenizer:
         mem_mb=res("tokenizer", "mem_mb"),
         runtime=res("tokenizer", "runtime"),
     params:
-        tokenizer=config_provider("tokenizer", per="target"),
+        tokenizer=tokenizer_settings,
         seed=global_value("init_seed"),
         # SentencePiece's result depends on its thread count: the configured one, not what --cores grants.
         sp_threads=res("tokenizer", "threads"),
@@ -28,13 +31,13 @@ rule train_tokenizer:
 rule aux_fasttext:
     input:
         text=tokenizer_text,
-        tokenizer="results/tokenizers/{target}",
+        tokenizer="results/tokenizers/{target}/v{size}",
     output:
-        "results/aux/{target}/fasttext.bin",
+        "results/aux/{target}/v{size}/fasttext.bin",
     log:
-        "logs/aux_fasttext/{target}.log",
+        "logs/aux_fasttext/{target}/v{size}.log",
     benchmark:
-        "benchmarks/aux_fasttext/{target}.tsv"
+        "benchmarks/aux_fasttext/{target}/v{size}.tsv"
     conda:
         "../envs/vocabswap.yaml"
     threads: res("tokenizer", "threads")

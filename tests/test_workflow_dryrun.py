@@ -78,6 +78,7 @@ def test_paper_grid_dry_run_plans_every_job(tmp_path: Path):
         "figure_flops": 6,
         "figure_init": 10,
         "figure_base_embeddings": 1,
+        "vocab_table": 3,  # one per experiment: IDENT overlap, FOCUS coverage, parameters, FLOPs per size
         "all": 1,
     }
     assert counts == expected
@@ -137,12 +138,9 @@ def write_config(path: Path, **changes) -> Path:
     return path
 
 
-@pytest.fixture(scope="module")
-def completed_workdir(tmp_path_factory) -> Path:
-    """A workdir whose every output exists and is recorded by Snakemake (created, then `--touch`ed), so
+def complete(work: Path, config: Path) -> Path:
+    """Make every output of `config` exist and be recorded by Snakemake (created, then `--touch`ed), so
     the rerun logic is tested on the real DAG and metadata without training anything."""
-    work = tmp_path_factory.mktemp("rerun")
-    config = write_config(work / "config.yaml")
     run = snakemake("--summary", "--configfile", str(config), cwd=work)
     assert run.returncode == 0, run.stderr[-3000:]
     lines = run.stdout.splitlines()
@@ -160,6 +158,12 @@ def completed_workdir(tmp_path_factory) -> Path:
     run = snakemake("--touch", "--cores", "1", "--configfile", str(config), cwd=work)
     assert run.returncode == 0, run.stderr[-3000:]
     return work
+
+
+@pytest.fixture(scope="module")
+def completed_workdir(tmp_path_factory) -> Path:
+    work = tmp_path_factory.mktemp("rerun")
+    return complete(work, write_config(work / "config.yaml"))
 
 
 def dry_run(work: Path, config: Path) -> list[tuple[str, dict[str, str]]]:
@@ -182,7 +186,7 @@ def test_changing_one_language_reruns_only_its_jobs(completed_workdir: Path):
     # init figure; plus the aggregation of the experiment's table and its FLOPs figure.
     assert rules["clean_corpus"] == 1 and rules["lapt"] == 6 and rules["finetune"] == 12
     for rule, wildcards in jobs:
-        if rule in {"aggregate", "figure_flops", "all"}:
+        if rule in {"aggregate", "figure_flops", "vocab_table", "all"}:
             continue
         assert wildcards.get("lang", wildcards.get("target")) == "tr", (rule, wildcards)
     assert "finetune_offtheshelf" not in rules and "base_model" not in rules
@@ -197,3 +201,43 @@ def test_changing_one_targets_lapt_reruns_its_lapt_and_downstream_only(completed
     assert set(rules) == {"lapt", "finetune", "aggregate", "figure_flops", "all"}
     assert rules["lapt"] == 7  # 3 methods × 2 regimes + full vocabulary
     assert all(w["target"] == "he" for r, w in jobs if r in {"lapt", "finetune"})
+
+
+# --- vocabulary sizes -----------------------------------------------------------------------------------
+SIZE_FREE = {"aggregate", "figure_flops", "figure_vocab_size", "vocab_table", "all"}  # tables and figures
+
+
+def test_adding_a_size_reruns_only_that_sizes_jobs(completed_workdir: Path):
+    work = completed_workdir
+    jobs = dry_run(work, write_config(work / "two-sizes.yaml", tokenizer__vocab_size=[4000, 2000]))
+    rules = Counter(rule for rule, _ in jobs)
+    # Per target (he, tr) at 2,000: tokenizer, fastText, 3 inits, the init figure, 3 methods × 2 regimes of
+    # LAPT; fine-tuning: he 6 × 2 tasks × 2 seeds, tr 6 × 1 × 2. Then the tables and figures re-aggregate.
+    assert rules == {"train_tokenizer": 2, "aux_fasttext": 2, "init_model": 6, "figure_init": 2, "lapt": 12,
+                     "finetune": 36, "aggregate": 2, "figure_flops": 2, "figure_vocab_size": 2,
+                     "vocab_table": 1, "all": 1}  # fmt: skip
+    for rule, wildcards in jobs:
+        assert rule in SIZE_FREE or wildcards["size"] == "2000", (rule, wildcards)
+
+
+@pytest.fixture(scope="module")
+def two_size_workdir(tmp_path_factory) -> Path:
+    work = tmp_path_factory.mktemp("sizes")
+    return complete(work, write_config(work / "config.yaml", tokenizer__vocab_size=[2000, 4000]))
+
+
+def test_removing_a_size_reruns_no_model_job(two_size_workdir: Path):
+    """The remaining size's tokenizer, models and fine-tunings stay; only the tables are rebuilt without
+    the removed size (its figure of score against size is no longer made)."""
+    work = two_size_workdir
+    assert dry_run(work, write_config(work / "same.yaml", tokenizer__vocab_size=[4000, 2000])) == []
+    jobs = dry_run(work, write_config(work / "one-size.yaml", tokenizer__vocab_size=4000))
+    assert {rule for rule, _ in jobs} <= SIZE_FREE - {"figure_vocab_size"}, jobs
+
+
+def test_experiment_sizes_choose_what_its_tables_show(two_size_workdir: Path):
+    """experiments.<e>.vocab_size narrows a sweep for one experiment: nothing retrains."""
+    work = two_size_workdir
+    config = write_config(work / "exp.yaml", tokenizer__vocab_size=[2000, 4000],
+                          experiments__mono__vocab_size=[4000])  # fmt: skip
+    assert {rule for rule, _ in dry_run(work, config)} <= SIZE_FREE

@@ -1,5 +1,5 @@
-"""A reduced copy of the demo, end to end through Snakemake: tables, figures, report, provenance, no-op
-rerun, and resuming LAPT after the workflow is killed mid-training."""
+"""A reduced copy of the demo, end to end through Snakemake, at two vocabulary sizes: tables, figures,
+report, provenance, no-op rerun, and resuming LAPT after the workflow is killed mid-training."""
 
 from __future__ import annotations
 
@@ -16,13 +16,14 @@ import pytest
 from _workflow import ROOT, read_json, reduced_config, seed_base_model, snakemake, write_config
 
 pytestmark = [pytest.mark.workflow, pytest.mark.slow]
+SIZES = [400, 800]  # a sweep of two sizes, so the size dimension runs on every CI run
 
 
 @pytest.fixture(scope="module")
 def demo_run(tmp_path_factory, base_model_enpt: Path) -> Path:
     work = tmp_path_factory.mktemp("e2e")
     seed_base_model(work, base_model_enpt)
-    config = write_config(work / "config.yaml", reduced_config())
+    config = write_config(work / "config.yaml", reduced_config(tokenizer={"vocab_size": SIZES}))
     started = time.perf_counter()
     run = snakemake(work, "--profile", str(ROOT / "profiles" / "local"), "--configfile", str(config))
     assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-4000:]
@@ -33,9 +34,10 @@ def demo_run(tmp_path_factory, base_model_enpt: Path) -> Path:
 def test_tables_have_the_paper_shape(demo_run: Path):
     md = (demo_run / "results/tables/monolingual/pos.md").read_text(encoding="utf-8")
     lines = [ln for ln in md.splitlines() if ln.startswith("|")]
-    assert lines[0] == "| LAPT | REINIT | he | Avg |"
-    rows = [ln.split(" | ")[0:2] for ln in lines[2:]]
-    assert rows == [["| *", "*"], ["| FULL", "*"], ["| FULL", "SCRIPT+POSN+IDENT"]]
+    assert lines[0] == "| LAPT | REINIT | VOCAB | he | Avg |"
+    rows = [ln.split(" | ")[0:3] for ln in lines[2:]]
+    assert rows == [["| *", "*", "*"], ["| FULL", "*", "*"], ["| FULL", "SCRIPT+POSN+IDENT", "400"],
+                    ["| FULL", "SCRIPT+POSN+IDENT", "800"]]  # fmt: skip
     assert "sample std (÷(N−1))" in md and "seeds 1, 2" in md
     for task in ("pos", "ner"):
         for ext in ("md", "csv", "tex"):
@@ -45,9 +47,12 @@ def test_tables_have_the_paper_shape(demo_run: Path):
 def test_figures_exist(demo_run: Path):
     for name in (
         "base_embeddings.png",
-        "init/he.png",
+        "init/he/v400.png",
+        "init/he/v800.png",
         "monolingual/pos_flops.png",
         "monolingual/ner_flops.png",
+        "monolingual/pos_vocab_size.png",
+        "monolingual/ner_vocab_size.png",
     ):
         assert (demo_run / "results/figures" / name).stat().st_size > 10_000, name
     probes = (demo_run / "results/figures/base_probes.tsv").read_text(encoding="utf-8").splitlines()
@@ -56,25 +61,43 @@ def test_figures_exist(demo_run: Path):
 
 
 def test_provenance_of_models_and_results(demo_run: Path):
-    model = read_json(demo_run / "results/models/he/lapt-full/script+posn+ident/provenance.json")
-    assert model["rule"] == "lapt" and model["wildcards"] == {"target": "he", "regime": "full",
+    model = read_json(demo_run / "results/models/he/v800/lapt-full/script+posn+ident/provenance.json")
+    assert model["rule"] == "lapt" and model["wildcards"] == {"target": "he", "size": "800", "regime": "full",
                                                               "method": "script+posn+ident"}  # fmt: skip
     assert model["config"]["lapt"]["steps"] == 6  # the config slice the job read, nothing else
     assert set(model["config"]) == {"lapt", "state_dir"}
-    init_dir = "results/models/he/init/script+posn+ident"
+    init_dir = "results/models/he/v800/init/script+posn+ident"
     corpora = {"results/corpora/he/train.txt", "results/corpora/he/dev.txt"}
     assert set(model["inputs"]) == {init_dir, *corpora}
     assert all(len(digest) == 64 for digest in model["inputs"].values())
-    init = read_json(demo_run / "results/models/he/init/script+posn+ident/provenance.json")
-    assert model["inputs"]["results/models/he/init/script+posn+ident"] == init["output_sha256"]
+    init = read_json(demo_run / "results/models/he/v800/init/script+posn+ident/provenance.json")
+    assert model["inputs"]["results/models/he/v800/init/script+posn+ident"] == init["output_sha256"]
     assert model["vocabswap_version"] and "git_commit" in model and model["slurm_job_id"] is None
-    result = read_json(demo_run / "results/finetune/he/full/script+posn+ident/he/pos/seed1.json")
-    assert result["cell"] == {"target": "he", "regime": "full", "method": "script+posn+ident", "lang": "he",
-                              "task": "pos", "seed": 1}  # fmt: skip
+    result = read_json(demo_run / "results/finetune/he/v800/full/script+posn+ident/he/pos/seed1.json")
+    assert result["cell"] == {"target": "he", "regime": "full", "method": "script+posn+ident", "size": 800,
+                              "lang": "he", "task": "pos", "seed": 1}  # fmt: skip
     assert 0 <= result["score"] <= 1 and result["lapt"]["flops"]["paper"] > 0
     prov = result["provenance"]
     assert set(prov["config"]) == {"finetune"} and prov["config"]["finetune"]["train_cap"] == 32
-    assert set(prov["inputs"]) == {"results/models/he/lapt-full/script+posn+ident", "results/eval/he/pos"}
+    assert set(prov["inputs"]) == {init_dir.replace("/init/", "/lapt-full/"), "results/eval/he/pos"}
+
+
+def test_vocabulary_table_per_size(demo_run: Path):
+    """One row per size (and the base model's own vocabulary): larger vocabularies cost more embedding
+    parameters and LAPT FLOPs per token; the init reports hold the same numbers."""
+    import csv
+
+    rows = list(csv.DictReader((demo_run / "results/tables/monolingual/vocab.csv").open(encoding="utf-8")))
+    assert [(r["target"], r["vocab_size"]) for r in rows] == [("he", "base"), ("he", "400"), ("he", "800")]
+    assert [int(r["rows"]) for r in rows[1:]] == [402, 802]
+    params = [int(r["embedding_parameters"]) for r in rows]
+    assert params[1] < params[2] < params[0] and params[1] == 402 * 384
+    flops = [float(r["lapt_flops_per_token_paper"]) for r in rows]
+    assert flops[1] < flops[2] < flops[0]
+    report = read_json(demo_run / "results/models/he/v800/init/script+posn+ident/init_report.json")
+    assert report["vocabulary"]["ident"] == int(rows[2]["ident"]) == report["counts"]["ident"] > 0
+    md = (demo_run / "results/tables/monolingual/vocab.md").read_text(encoding="utf-8")
+    assert "| he | 800 | 802 |" in md
 
 
 def test_nothing_to_rerun_and_summary(demo_run: Path):
@@ -98,14 +121,14 @@ def test_killed_lapt_resumes(demo_run: Path):
     """Kill the whole workflow (SIGKILL to its process group) after LAPT saved a checkpoint; the next run
     continues from that checkpoint instead of starting over."""
     longer = {"languages": ["he"], "full_vocab_regimes": ["full"], "lapt": {"steps": 60, "eval_every": 5}}
-    config = reduced_config(targets={"he": longer})
+    config = reduced_config(targets={"he": longer}, tokenizer={"vocab_size": SIZES})
     config_path = write_config(demo_run / "resume.yaml", config)
-    target = "results/models/he/lapt-full/script+posn+ident"
+    target = "results/models/he/v800/lapt-full/script+posn+ident"
     cmd = [sys.executable, "-m", "snakemake", target, "--snakefile", str(ROOT / "Snakefile"), "--cores", "1",
            "--directory", str(demo_run), "--configfile", str(config_path)]  # fmt: skip
     proc = subprocess.Popen(cmd, cwd=demo_run, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             start_new_session=True)  # fmt: skip
-    state_root = demo_run / "results/lapt-state/he/full/script+posn+ident"
+    state_root = demo_run / "results/lapt-state/he/v800/full/script+posn+ident"
     try:
         deadline = time.monotonic() + 300
         while time.monotonic() < deadline:
@@ -126,7 +149,7 @@ def test_killed_lapt_resumes(demo_run: Path):
     assert snakemake(demo_run, "--unlock", "--configfile", str(config_path)).returncode == 0
     run = snakemake(demo_run, target, "--cores", "1", "--rerun-incomplete", "--configfile", str(config_path))
     assert run.returncode == 0, run.stderr[-3000:]
-    log = (demo_run / "logs/lapt/he/full/script+posn+ident.log").read_text(encoding="utf-8")
+    log = (demo_run / "logs/lapt/he/v800/full/script+posn+ident.log").read_text(encoding="utf-8")
     checkpoint = states[0].parent.relative_to(demo_run)
     assert read_json(demo_run / target / "lapt_log.json")["steps"] == 60
     lines = (demo_run / target / "training_log.jsonl").read_text(encoding="utf-8").splitlines()

@@ -46,13 +46,13 @@ def test_reduced_demo_through_slurm(tmp_path: Path, base_model_enpt: Path):
     assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-4000:]
     ids = set()
     for path in [
-        tmp_path / "results/models/he/lapt-full/script+posn+ident/provenance.json",
-        tmp_path / "results/models/he/init/script+posn+ident/provenance.json",
-        tmp_path / "results/tokenizers/he/provenance.json",
+        tmp_path / "results/models/he/v800/lapt-full/script+posn+ident/provenance.json",
+        tmp_path / "results/models/he/v800/init/script+posn+ident/provenance.json",
+        tmp_path / "results/tokenizers/he/v800/provenance.json",
     ]:
         ids.add(read_json(path)["slurm_job_id"])
     for result in [
-        tmp_path / "results/finetune/he/full/script+posn+ident/he/pos/seed1.json",
+        tmp_path / "results/finetune/he/v800/full/script+posn+ident/he/pos/seed1.json",
         tmp_path / "results/finetune/offtheshelf/he/pos/seed1.json",
     ]:
         ids.add(read_json(result)["provenance"]["slurm_job_id"])

@@ -8,7 +8,7 @@ slice of the config each job reads, so that a job's params change only when its 
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -198,9 +198,19 @@ def load_config(path: str | Path, *overlays: str | Path | Mapping[str, Any]) -> 
     return validate_config(config)
 
 
+BASE_VOCAB = "base"  # the size wildcard of the full-vocabulary LAPT runs: the base model's own vocabulary
+
+
+def as_sizes(value: int | Sequence[int]) -> list[int]:
+    """A `vocab_size` setting (one size or a list) as a list."""
+    return [value] if isinstance(value, int) else list(value)
+
+
 @dataclass(frozen=True)
 class Cell:
-    """One fine-tuning run: a model (target, regime, method; or the off-the-shelf base) on a language/task."""
+    """One fine-tuning run: a model (target, vocabulary size, regime, method; or the off-the-shelf base) on
+    a language/task. `size` is a vocabulary size, BASE_VOCAB for the full-vocabulary baseline, "" off the
+    shelf."""
 
     lang: str
     task: str
@@ -208,6 +218,7 @@ class Cell:
     target: str = OFF_THE_SHELF
     regime: str = ""
     method: str = ""
+    size: int | str = ""
 
     @property
     def wildcards(self) -> dict[str, Any]:
@@ -246,11 +257,53 @@ class Grid:
     def full_vocab_regimes(self, target: str) -> list[str]:
         return list(self.config["targets"][target].get("full_vocab_regimes", []))
 
-    def lapt_models(self, target: str) -> list[tuple[str, str]]:
-        """(regime, method) of every LAPT run of a target, the full-vocabulary baselines first."""
-        runs = [(r, FULL_VOCAB) for r in self.full_vocab_regimes(target)]
-        runs += [(r, m) for r in self.regimes(target) for m in self.methods(target)]
+    def vocab_sizes(self, target: str, experiment: str | None = None) -> list[int]:
+        """A target's vocabulary sizes, ascending: its own `tokenizer.vocab_size`, else that of `experiment`
+        (or, with None, of every experiment holding the target), else the global one."""
+        own = self.config["targets"][target].get("tokenizer", {}).get("vocab_size")
+        if own is not None:
+            return sorted(as_sizes(own))
+        default = self.config["tokenizer"]["vocab_size"]
+        experiments = self.config["experiments"]
+        names = [experiment] if experiment is not None else [e for e in experiments if target in
+                                                             experiments[e]["targets"]]  # fmt: skip
+        sizes = {s for e in names for s in as_sizes(experiments[e].get("vocab_size", default))}
+        return sorted(sizes or as_sizes(default))
+
+    def experiment_sizes(self, experiment: str) -> list[int]:
+        targets = self.config["experiments"][experiment]["targets"]
+        return sorted({s for t in targets for s in self.vocab_sizes(t, experiment)})
+
+    def tokenizer_settings(self, target: str, size: int) -> dict[str, Any]:
+        """The tokenizer slice of one size: adding or removing another size leaves it unchanged."""
+        return {**self.section("tokenizer", target=target), "vocab_size": int(size)}
+
+    def lapt_models(self, target: str, experiment: str | None = None) -> list[tuple[int | str, str, str]]:
+        """(size, regime, method) of every LAPT run of a target, the full-vocabulary baselines first."""
+        runs: list[tuple[int | str, str, str]] = [
+            (BASE_VOCAB, r, FULL_VOCAB) for r in self.full_vocab_regimes(target)
+        ]
+        runs += [
+            (size, r, m)
+            for size in self.vocab_sizes(target, experiment)
+            for r in self.regimes(target)
+            for m in self.methods(target)
+        ]
         return runs
+
+    def check_vocab_sizes(self, text_bound: Callable[[str], int | None]) -> None:
+        """Refuse before any job a size above what a target's text is known to support: `text_bound`
+        gives the most pieces a corpus source's whole text supports (None: unknown until trained on)."""
+        for target in self.targets:
+            sources = [self.config["languages"][lang]["corpus"][s] for lang in self.target_languages(target)
+                       for s in self.corpus_sources(lang)]  # fmt: skip
+            bound = text_bound(sources[0]) if len(sources) == 1 else None
+            too_big = [s for s in self.vocab_sizes(target) if bound is not None and s > bound]
+            if too_big:
+                raise ConfigError(
+                    f"config: targets.{target}: vocabulary size {too_big[0]} is larger than the text of "
+                    f"{sources[0]} supports (at most {bound} pieces); use a smaller tokenizer.vocab_size"
+                )
 
     def corpus_sources(self, lang: str) -> list[str]:
         return list(self.config["languages"][lang]["corpus"])
@@ -261,14 +314,15 @@ class Grid:
     def eval_sets(self) -> list[tuple[str, str]]:
         return [(lang, task) for lang in self.languages for task in self.tasks(lang)]
 
-    def cells(self, target: str | None = None) -> list[Cell]:
-        """Fine-tuning runs: of one target's LAPT models, or (target None) the off-the-shelf base model."""
+    def cells(self, target: str | None = None, experiment: str | None = None) -> list[Cell]:
+        """Fine-tuning runs: of one target's LAPT models (at `experiment`'s sizes, or all of the target's),
+        or (target None) the off-the-shelf base model."""
         seeds = self.config["seeds"]
         if target is None:
             return [Cell(lang, task, seed) for lang, task in self.eval_sets() for seed in seeds]
         return [
-            Cell(lang, task, seed, target, regime, method)
-            for regime, method in self.lapt_models(target)
+            Cell(lang, task, seed, target, regime, method, size)
+            for size, regime, method in self.lapt_models(target, experiment)
             for lang in self.target_languages(target)
             for task in self.tasks(lang)
             for seed in seeds
@@ -290,7 +344,7 @@ class Grid:
         langs = set(self.experiment_languages(experiment))
         out = [c for c in self.cells(None) if c.task == task and c.lang in langs]
         for target in self.config["experiments"][experiment]["targets"]:
-            out += [c for c in self.cells(target) if c.task == task]
+            out += [c for c in self.cells(target, experiment) if c.task == task]
         return out
 
     # --- config slices (params) -------------------------------------------------------------------------

@@ -7,6 +7,7 @@
 - Figures 2, 3, 5 (`init_figure`): each initialised matrix projected into the base model's PCA space (and
   the base-fitted LDA space), coloured by script and by position, the base embeddings grey behind.
 - Figure 4 (`flops_figure`): mean score against LAPT training FLOPs.
+- Score against vocabulary size (`vocab_size_figure`), for experiments that sweep `tokenizer.vocab_size`.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -185,7 +187,7 @@ def base_embedding_figure(
         f"Base embeddings of {Path(model_dir).name}: {len(idx)} of {len(pieces)} tokens", fontsize=10
     )
     fig.tight_layout()
-    _save(fig, out)
+    save_figure(fig, out)
     with atomic_open(probes_out) as handle:
         handle.write("probe\tn_tokens\tn_classes\taccuracy\tmajority_baseline\n")
         for name, r in probes.items():
@@ -195,7 +197,7 @@ def base_embedding_figure(
     return probes
 
 
-def _save(fig, out: str | Path) -> None:
+def save_figure(fig, out: str | Path) -> None:
     import matplotlib.pyplot as plt
 
     out = Path(out)
@@ -255,7 +257,7 @@ def init_figure(
         "Initialised embeddings in the base model's PCA / LDA space (grey: base embeddings)", fontsize=10
     )
     fig.tight_layout()
-    _save(fig, out)
+    save_figure(fig, out)
 
 
 def flops_figure(
@@ -267,20 +269,21 @@ def flops_figure(
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    groups: dict[tuple[str, str], list[Mapping[str, Any]]] = {}
+    groups: dict[tuple[str, str, str], list[Mapping[str, Any]]] = {}
     baseline: list[float] = []
     for r in results:
         cell = r["cell"]
         if cell.get("target", OFF_THE_SHELF) == OFF_THE_SHELF:
             baseline.append(float(r["score"]))
             continue
-        groups.setdefault((cell["regime"], cell["method"]), []).append(r)
+        groups.setdefault((cell["regime"], cell["method"], str(cell.get("size", ""))), []).append(r)
+    several_sizes = len({size for _, m, size in groups if m != FULL_VOCAB}) > 1
     fig, ax = plt.subplots(figsize=(7, 5))
     markers = {"full": "o", "emb": "s"}
-    order = method_order(sorted({m for _, m in groups if m != FULL_VOCAB}))
+    order = method_order(sorted({m for _, m, _ in groups if m != FULL_VOCAB}))
     cmap = plt.get_cmap("tab10")
     colors = {m: cmap(i % 10) for i, m in enumerate([*order, FULL_VOCAB])}
-    for (regime, method), rs in sorted(groups.items()):
+    for (regime, method, size), rs in sorted(groups.items()):
         flops = [r["lapt"]["flops"] for r in rs if "lapt" in r]
         if not flops:
             continue
@@ -288,6 +291,7 @@ def flops_figure(
         paper = float(np.mean([f["paper"] for f in flops]))
         executed = float(np.mean([f["executed"] for f in flops]))
         label = f"LAPT-{regime.upper()} {'full vocabulary' if method == FULL_VOCAB else method.upper()}"
+        label += f" v{size}" if several_sizes and method != FULL_VOCAB else ""
         ax.scatter([paper], [score], marker=markers.get(regime, "^"), color=colors[method], s=60, label=label)
         ax.scatter([executed], [score], marker=markers.get(regime, "^"), facecolors="none",
                    edgecolors=colors[method], s=60)  # fmt: skip
@@ -303,7 +307,106 @@ def flops_figure(
     if not math.isfinite(ax.get_xlim()[0]):
         ax.set_xscale("linear")
     fig.tight_layout()
-    _save(fig, out)
+    save_figure(fig, out)
+
+
+@dataclass
+class SizeCurves:
+    """What the score-vs-size figure draws: mean score per (regime, method) and size; the full-vocabulary
+    and off-the-shelf means; mean LAPT FLOPs (paper accounting) per size and of the full-vocabulary run."""
+
+    scores: dict[tuple[str, str], dict[int, float]] = field(default_factory=dict)
+    full_vocab: dict[str, float] = field(default_factory=dict)
+    off_the_shelf: float | None = None
+    flops: dict[int, float] = field(default_factory=dict)
+    full_vocab_flops: float | None = None
+
+
+def _mean(values: Sequence[float]) -> float:
+    return float(np.mean(values))
+
+
+def size_curves(results: Sequence[Mapping[str, Any]]) -> SizeCurves:
+    """Average `results` (over languages and seeds) into the curves of `vocab_size_figure`."""
+    scores: dict[tuple[str, str], dict[int, list[float]]] = {}
+    full: dict[str, list[float]] = {}
+    base: list[float] = []
+    flops: dict[int | str, list[float]] = {}
+    for r in results:
+        cell, score = r["cell"], float(r["score"])
+        if cell.get("target", OFF_THE_SHELF) == OFF_THE_SHELF:
+            base.append(score)
+            continue
+        size = cell.get("size", "")
+        if "lapt" in r:
+            flops.setdefault(FULL_VOCAB if cell["method"] == FULL_VOCAB else size, []).append(
+                float(r["lapt"]["flops"]["paper"])
+            )
+        if cell["method"] == FULL_VOCAB:
+            full.setdefault(cell["regime"], []).append(score)
+        elif isinstance(size, int):
+            scores.setdefault((cell["regime"], cell["method"]), {}).setdefault(size, []).append(score)
+    full_flops = flops.pop(FULL_VOCAB, None)
+    return SizeCurves(
+        scores={k: {s: _mean(v) for s, v in sorted(by.items())} for k, by in scores.items()},
+        full_vocab={k: _mean(v) for k, v in full.items()},
+        off_the_shelf=_mean(base) if base else None,
+        flops={int(s): _mean(v) for s, v in sorted(flops.items()) if isinstance(s, int)},
+        full_vocab_flops=_mean(full_flops) if full_flops else None,
+    )
+
+
+def vocab_size_figure(
+    results: Sequence[Mapping[str, Any]], out: str | Path, *, title: str = "", task: str = ""
+) -> SizeCurves:
+    """Score against vocabulary size: a line per regime × method, the full-vocabulary LAPT baseline (and
+    the off-the-shelf model) as horizontal lines, LAPT FLOPs per size on a second y axis."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    curves = size_curves(results)
+    if not curves.scores:
+        raise VocabswapError("no results with a vocabulary size to draw")
+    fig, ax = plt.subplots(figsize=(7.5, 5))
+    cmap = plt.get_cmap("tab10")
+    methods = method_order(sorted({m for _, m in curves.scores}))
+    styles = {"full": "-", "emb": "--"}
+    for regime, method in sorted(curves.scores, key=lambda key: (key[0], methods.index(key[1]))):
+        by_size = curves.scores[(regime, method)]
+        color = cmap(methods.index(method) % 10)
+        ax.plot(list(by_size), list(by_size.values()), styles.get(regime, ":"), marker="o", color=color,
+                label=f"LAPT-{regime.upper()} {method.upper()}")  # fmt: skip
+    for regime, score in curves.full_vocab.items():
+        ax.axhline(score, color="black", linestyle=styles.get(regime, ":"), linewidth=1.2,
+                   label=f"LAPT-{regime.upper()} full vocabulary")  # fmt: skip
+    if curves.off_the_shelf is not None:
+        ax.axhline(curves.off_the_shelf, color="grey", linestyle=":", linewidth=1, label="off-the-shelf")
+    _flops_axis(ax, curves)
+    sizes = sorted({s for by in curves.scores.values() for s in by})
+    ax.set_xscale("log", base=2)
+    ax.set_xticks(sizes, [f"{s:,}" for s in sizes])
+    ax.set_xlabel("vocabulary size (SentencePiece pieces)")
+    ax.set_ylabel(f"mean {task.upper() or 'score'} over languages and seeds")
+    ax.set_title(title or "Score against vocabulary size", fontsize=9)
+    ax.legend(fontsize=6, loc="best", frameon=False)
+    fig.tight_layout()
+    save_figure(fig, out)
+    return curves
+
+
+def _flops_axis(ax, curves: SizeCurves) -> None:
+    """LAPT FLOPs per size (and of the full-vocabulary run) on a second y axis, in grey."""
+    if not curves.flops:
+        return
+    twin = ax.twinx()
+    twin.plot(list(curves.flops), list(curves.flops.values()), color="grey", marker="x", linewidth=1,
+              label="LAPT FLOPs")  # fmt: skip
+    if curves.full_vocab_flops is not None:
+        twin.axhline(curves.full_vocab_flops, color="grey", linestyle="-.", linewidth=1)
+    twin.set_ylabel("LAPT training FLOPs (paper accounting; grey)", color="grey")
+    twin.tick_params(axis="y", colors="grey", labelsize=7)
 
 
 def read_probes(path: str | Path) -> list[dict[str, Any]]:

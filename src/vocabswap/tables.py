@@ -1,6 +1,7 @@
 """Aggregate fine-tuning results into the paper's table shape (Tables 1-4, 8-9).
 
-Rows: the off-the-shelf base model, the full-vocabulary LAPT baselines, then LAPT regime × re-init method.
+Rows: the off-the-shelf base model, the full-vocabulary LAPT baselines, then LAPT regime × re-init method
+(× vocabulary size, ascending, with a VOCAB column when a table holds several sizes; the CSV always has it).
 Columns: languages, then Avg (mean of the row's language means; shown only when every cell is complete).
 Cells: mean ± std over seeds. The sample std (÷(N−1)) by default, the population std (÷N) under
 paper_compat; the caption says which. A std that would print as less than one unit of the last decimal
@@ -37,6 +38,7 @@ class RowKey:
     lapt: str
     reinit: str
     order: tuple[int, ...]
+    vocab: str = ""  # the vocabulary size ("*": the base model's own; "": results without a size)
 
 
 @dataclass
@@ -131,12 +133,20 @@ class Table:
         value = self.avg.get(row)
         return "-" if value is None else self._fmt(value)
 
+    @property
+    def sizes(self) -> list[str]:
+        """The vocabulary sizes of the re-initialised rows; a VOCAB column is shown when there are several."""
+        return list(dict.fromkeys(r.vocab for r in self.rows if r.division != "baseline"))
+
+    def _labels(self, row: RowKey) -> list[str]:
+        return [row.lapt, row.reinit, row.vocab or "-"] if len(self.sizes) > 1 else [row.lapt, row.reinit]
+
     def to_markdown(self) -> str:
-        header = ["LAPT", "REINIT", *self.languages, "Avg"]
+        header = ["LAPT", "REINIT", *(["VOCAB"] if len(self.sizes) > 1 else []), *self.languages, "Avg"]
         lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
         for row in self.rows:
             cells = [self.cell_text(row, lang, under=("<ins>", "</ins>")) for lang in self.languages]
-            lines.append("| " + " | ".join([row.lapt, row.reinit, *cells, self.avg_text(row)]) + " |")
+            lines.append("| " + " | ".join([*self._labels(row), *cells, self.avg_text(row)]) + " |")
         return "\n".join(lines) + "\n\n" + self.caption + "\n"
 
     def to_csv(self) -> str:
@@ -156,6 +166,7 @@ class Table:
                 "bold",
                 "best",
                 "std_kind",
+                "vocab_size",
             ]
         )
         kind = "population" if self.population_std else "sample"
@@ -178,6 +189,7 @@ class Table:
                         int(stat.bold),
                         int(stat.best),
                         kind,
+                        row.vocab,
                     ]
                 )
             avg = self.avg.get(row)
@@ -196,6 +208,7 @@ class Table:
                         "",
                         "",
                         kind,
+                        row.vocab,
                     ]
                 )
         return buf.getvalue()
@@ -204,9 +217,10 @@ class Table:
         def esc(text: str) -> str:
             return text.replace("&", r"\&").replace("%", r"\%").replace("_", r"\_").replace("#", r"\#")
 
-        cols = "ll" + "r" * (len(self.languages) + 1)
+        labels = ["LAPT", "REINIT", *(["VOCAB"] if len(self.sizes) > 1 else [])]
+        cols = "l" * len(labels) + "r" * (len(self.languages) + 1)
         out = [r"\begin{table*}", r"\centering", r"\small", rf"\begin{{tabular}}{{{cols}}}", r"\toprule"]
-        out.append(" & ".join(["LAPT", "REINIT", *map(esc, self.languages), "Avg"]) + r" \\")
+        out.append(" & ".join([*labels, *map(esc, self.languages), "Avg"]) + r" \\")
         previous = None
         for row in self.rows:
             out.append(r"\midrule" if previous != row.division else "")
@@ -222,7 +236,7 @@ class Table:
                         cells[i] = rf"\textbf{{{cells[i]}}}"
                     if stat.best:
                         cells[i] = rf"\underline{{{cells[i]}}}"
-            out.append(" & ".join([row.lapt, esc(row.reinit), *cells, self.avg_text(row)]) + r" \\")
+            out.append(" & ".join([*map(esc, self._labels(row)), *cells, self.avg_text(row)]) + r" \\")
         out += [r"\bottomrule", r"\end{tabular}", rf"\caption{{{esc(self.caption)}}}", r"\end{table*}"]
         return "\n".join(line for line in out if line) + "\n"
 
@@ -255,11 +269,13 @@ def load_results(paths: Iterable[str | Path]) -> list[dict[str, Any]]:
 def _row_key(cell: Mapping[str, Any], methods: Sequence[str]) -> RowKey:
     target, regime, method = cell.get("target", OFF_THE_SHELF), cell.get("regime", ""), cell.get("method", "")
     if target == OFF_THE_SHELF:
-        return RowKey("baseline", "*", "*", (0, 0, 0))
+        return RowKey("baseline", "*", "*", (0, 0, 0, 0), "*")
     r_index = REGIME_ORDER.index(regime) if regime in REGIME_ORDER else len(REGIME_ORDER)
     if method == FULL_VOCAB:
-        return RowKey("baseline", regime.upper(), "*", (0, 1 + r_index, 0))
-    return RowKey(regime, regime.upper(), method.upper(), (1 + r_index, 0, methods.index(method)))
+        return RowKey("baseline", regime.upper(), "*", (0, 1 + r_index, 0, 0), "*")
+    size = cell.get("size", "")
+    order = (1 + r_index, 0, methods.index(method), size if isinstance(size, int) else 0)
+    return RowKey(regime, regime.upper(), method.upper(), order, str(size))
 
 
 def _std(values: Sequence[float], population: bool) -> float | None:

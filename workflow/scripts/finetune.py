@@ -21,6 +21,7 @@ with job_context(snakemake):
         "target": w.get("target", OFF_THE_SHELF),
         "regime": w.get("regime", ""),
         "method": w.get("method", ""),
+        "size": int(w.size) if w.get("size", "").isdigit() else w.get("size", ""),
         "lang": w.lang,
         "task": w.task,
         "seed": int(w.seed),

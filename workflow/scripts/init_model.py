@@ -9,6 +9,7 @@ with job_context(snakemake):
     from vocabswap.aux_embeddings import FastTextOptions
     from vocabswap.provenance import stamp_dir
     from vocabswap.reinit import FocusOptions, initialise
+    from vocabswap.vocab_stats import record_vocab_stats
 
     s = snakemake.params.init
     focus = None
@@ -28,4 +29,5 @@ with job_context(snakemake):
         paper_compat=s["paper_compat"],
         focus_options=focus,
     )
+    record_vocab_stats(snakemake.output[0], snakemake.input.base, **snakemake.params.lapt_shape)
     stamp_dir(snakemake.output[0], provenance(snakemake))

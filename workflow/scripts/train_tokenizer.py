@@ -4,18 +4,22 @@ from _job import job_context, provenance, snakemake_job
 
 snakemake = snakemake_job(globals(), "train_tokenizer")
 with job_context(snakemake):
+    from vocabswap.errors import VocabswapError
     from vocabswap.provenance import stamp_dir
     from vocabswap.tokenizer import train_tokenizer
 
     t = snakemake.params.tokenizer
-    train_tokenizer(
-        list(snakemake.input),
-        t["vocab_size"],
-        snakemake.output[0],
-        seed=snakemake.params.seed,
-        character_coverage=t["character_coverage"],
-        full_text_limit_bytes=t["max_text_bytes"],
-        subset_bytes=t["subset_bytes"],
-        num_threads=snakemake.params.sp_threads,
-    )
+    try:
+        train_tokenizer(
+            list(snakemake.input),
+            t["vocab_size"],
+            snakemake.output[0],
+            seed=snakemake.params.seed,
+            character_coverage=t["character_coverage"],
+            full_text_limit_bytes=t["max_text_bytes"],
+            subset_bytes=t["subset_bytes"],
+            num_threads=snakemake.params.sp_threads,
+        )
+    except VocabswapError as err:  # one line that also names the target (the size and maximum are in err)
+        raise VocabswapError(f"target {snakemake.wildcards.target}: {err}") from None
     stamp_dir(snakemake.output[0], provenance(snakemake))

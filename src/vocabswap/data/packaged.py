@@ -38,9 +38,16 @@ TURKISH_UPOS = {
     "AFFIX": "X",  # a detached prefix (anti-), 3 tokens; UD v2 has no affix tag
 }
 
+# max_vocab_size: the most SentencePiece pieces the whole raw train text supports (measured: SentencePiece's
+# "Vocabulary size too high ... <= N" with the default settings); cleaned, split text supports a little less.
 PACKAGED = {
-    "ud-hebrew-htb": {"lang": "he", "tasks": ("pos", "ner"), "licence": "CC BY-NC-SA 4.0"},
-    "turkish-treebanks": {"lang": "tr", "tasks": ("pos",), "licence": "Apache-2.0"},
+    "ud-hebrew-htb": {
+        "lang": "he",
+        "tasks": ("pos", "ner"),
+        "licence": "CC BY-NC-SA 4.0",
+        "max_vocab_size": 13081,
+    },
+    "turkish-treebanks": {"lang": "tr", "tasks": ("pos",), "licence": "Apache-2.0", "max_vocab_size": 13560},
 }
 
 
@@ -198,6 +205,13 @@ def packaged_raw_text(name: str, out: str | Path) -> int:
 
 def packaged_lang(name: str) -> str:
     return _check(name)["lang"]
+
+
+def packaged_vocab_bound(source: str) -> int | None:
+    """The most pieces a corpus source's text supports, where known without training (packaged sources)."""
+    if not source.startswith("packaged:") or canonical_name(source) not in PACKAGED:
+        return None
+    return PACKAGED[canonical_name(source)]["max_vocab_size"]
 
 
 def packaged_licence(name: str) -> str:

@@ -1,0 +1,12 @@
+"""Rule figure_vocab_size: score against vocabulary size, one line per regime and method, the
+full-vocabulary baseline as a horizontal line, LAPT FLOPs on a second axis."""
+
+from _job import job_context, snakemake_job
+
+snakemake = snakemake_job(globals(), "figure_vocab_size")
+with job_context(snakemake):
+    from vocabswap.figures import vocab_size_figure
+    from vocabswap.tables import load_results
+
+    t = snakemake.params.table
+    vocab_size_figure(load_results(snakemake.input), snakemake.output[0], title=t["title"], task=t["task"])

@@ -1,0 +1,14 @@
+"""Rule vocab_table: per target and vocabulary size, IDENT overlap, FOCUS coverage, embedding parameters
+and LAPT FLOPs per token (read from the init reports), beside the base model's own vocabulary."""
+
+from _job import job_context, snakemake_job
+
+snakemake = snakemake_job(globals(), "vocab_table")
+with job_context(snakemake):
+    from vocabswap.vocab_stats import collect_rows, measure_base, write_vocab_table
+
+    t = snakemake.params.table
+    inits = [(*key, path) for key, path in zip(t["inits"], snakemake.input.inits, strict=True)]
+    base = {target: measure_base(snakemake.input.base, **shape) for target, shape in t["lapt_shape"].items()}
+    rows = collect_rows(inits, base)
+    write_vocab_table(rows, snakemake.output.md, snakemake.output.csv, title=t["title"])
