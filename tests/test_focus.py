@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
@@ -19,7 +21,7 @@ from vocabswap.reinit.sparsemax import sparsemax, sparsemax_topk
 # fastText for the FOCUS tests: deepfocus's CBOW/negatives, but more epochs and a lower min count than its
 # defaults, so that the 60k-word Hebrew text gives informative vectors for most of the vocabulary, and
 # fewer subword buckets (an 80 MB .bin instead of 800 MB; both implementations read the same file).
-TEST_FASTTEXT = FastTextOptions(epochs=30, min_count=3, threads=2, bucket=200_000)
+TEST_FASTTEXT = FastTextOptions(epochs=30, min_count=3, threads=1, bucket=200_000)
 
 
 # --- sparsemax -------------------------------------------------------------------------------------------
@@ -114,20 +116,76 @@ def test_focus_equals_focus_plus_ident(focus_ctx, focus_result):
 
 
 @pytest.mark.slow
-def test_paper_focus_overlap_is_case_insensitive(focus_ctx):
+def test_paper_focus_overlap_is_case_insensitive_and_keeps_the_word_start_marker(focus_ctx):
+    """FOCUS of May 2023: exact match first, else the lower-cased piece with its ``▁`` (never stripped);
+    among base case variants the greatest string wins (FOCUS's lower-case dict from the sorted vocab)."""
     from vocabswap.reinit.focus import overlap
 
-    targets = np.arange(focus_ctx.vocab_size)
-    exact_new, _ = overlap(focus_ctx, targets, "exact")
-    fuzzy_new, fuzzy_base = overlap(focus_ctx, targets, "fuzzy")
+    # Hebrew has no case: give a few new pieces odd casings (and one without its marker)
+    pieces = list(focus_ctx.new_pieces)
+    pieces[100], pieces[101], pieces[102] = "▁tHe", "tHe", "▁WoRlD"
+    ctx = dataclasses.replace(focus_ctx, new_pieces=pieces)
+    targets = np.arange(ctx.vocab_size)
+    exact_new, _ = overlap(ctx, targets, "exact")
+    fuzzy_new, fuzzy_base = overlap(ctx, targets, "fuzzy")
     assert set(exact_new.tolist()) <= set(fuzzy_new.tolist())
-    assert len(fuzzy_new) > len(exact_new)
+    got = dict(zip(fuzzy_new.tolist(), fuzzy_base.tolist(), strict=True))
+    assert got[100] == ctx.base_index["▁the"]  # "▁the" > "▁The" > "▁THE": the greatest variant wins
+    assert got.get(101) == ctx.base_index.get("the")  # never "▁the": the marker is kept
+    assert ctx.base_pieces[got[102]] == "▁world"  # "▁WORLD" is no XLM-R piece: "▁world" > "▁World"
+    # the reference: FOCUS's own construction, spelled out
+    lower = {}
+    for i in sorted(ctx.ordinary_base_rows.tolist(), key=lambda i: ctx.base_pieces[i]):
+        lower[ctx.base_pieces[i].lower()] = i
+    exact = ctx.base_index
+    expected = {}
+    for t in targets.tolist():
+        piece = ctx.new_pieces[t]
+        hit = exact.get(piece, lower.get(piece.lower()))
+        if hit is not None:
+            expected[t] = hit
+    assert dict(zip(fuzzy_new.tolist(), fuzzy_base.tolist(), strict=True)) == expected
     for n, b in zip(fuzzy_new, fuzzy_base, strict=True):
-        assert (
-            focus_ctx.new_pieces[n].replace("▁", "").lower()
-            == focus_ctx.base_pieces[b].replace("▁", "").lower()
-        )
+        assert ctx.new_pieces[n].lower() == ctx.base_pieces[b].lower()  # "▁x" never matches "x"
     assert FocusOptions.paper().fasttext == FastTextOptions(dim=300, epochs=3, min_count=1, model="cbow")
+
+
+@pytest.mark.slow
+def test_paper_mode_gives_every_new_token_a_focus_vector_and_every_overlap_token_is_an_anchor(
+    focus_ctx, focus_result, he_fasttext
+):
+    """Paper mode (issue 8.8) with the .bin model: out-of-dictionary pieces get n-gram vectors, so no token
+    falls back and no overlapping token is pruned as an anchor; deepfocus mode on the same model does both."""
+    from vocabswap.reinit.focus import overlap
+
+    ctx = focus_ctx
+    paper_opts = dataclasses.replace(FocusOptions.paper(), fasttext=TEST_FASTTEXT)
+    result = compute(ctx, build_recipe("focus", options=MethodOptions(focus=paper_opts)), seed=1)
+    report, rows = result.report, result.rows
+    ov_new, ov_base = overlap(ctx, np.setdiff1d(np.arange(ctx.vocab_size), list(ctx.special_map)), "fuzzy")
+    assert report["focus"]["mode"] == "paper"
+    assert report["counts"]["fallback"] == 0 and report["no_vector"] == 0
+    assert report["focus"]["pruned_overlap_without_vector"] == 0
+    assert report["focus"]["anchors"] == len(ov_new) + len(ctx.special_map)
+    assert report["counts"]["ident"] == len(ov_new)
+    assert report["counts"]["focus"] == ctx.vocab_size - len(ov_new) - len(ctx.special_map)
+    assert np.array_equal(rows.emb[ov_new], ctx.base_emb[ov_base])
+    # deepfocus on the same model leaves tokens below min count without a vector
+    assert focus_result.report["no_vector"] > 0 and focus_result.report["focus"]["mode"] == "deepfocus"
+    # paper mode needs the n-gram buckets of the .bin: a .vec is refused in one line
+    vec_ctx = dataclasses.replace(ctx, fasttext_model=he_fasttext.with_suffix(".vec"))
+    with pytest.raises(VocabswapError, match=r"needs the fastText \.bin model") as err:
+        compute(vec_ctx, build_recipe("focus", options=MethodOptions(focus=paper_opts)), seed=1)
+    assert "\n" not in str(err.value)
+
+
+def test_workflow_focus_settings_select_the_mode():
+    from vocabswap.reinit.focus import focus_options
+
+    paper = focus_options({"mode": "paper", "dim": 300, "epochs": 3, "min_count": 1})
+    assert paper == FocusOptions.paper()
+    deep = focus_options({"mode": "deepfocus", "dim": 100, "epochs": 3, "min_count": 10})
+    assert deep == FocusOptions() and deep.mode == "deepfocus"
 
 
 @pytest.mark.slow

@@ -193,6 +193,25 @@ def test_script_categories_absent_from_the_base_fall_back(he_ctx):
     )
 
 
+def test_paper_compat_script_keeps_standard_normal_rows_for_categories_absent_from_the_base(he_ctx):
+    """Issue 8.7: under paper_compat a category with no base row keeps N(0, 1) (the paper code's untouched
+    nn.Embedding init), not the whole-matrix Normal; categories present in the base are unaffected."""
+    import dataclasses
+
+    pieces = list(he_ctx.new_pieces)
+    odd = np.arange(100, 400)
+    for i in odd:
+        pieces[i] = f"▁\U00013000{chr(0x13001 + int(i))}"
+    ctx = dataclasses.replace(he_ctx, new_pieces=pieces)
+    for method in ("script", "script+posn+ident"):
+        paper, default = run(ctx, method, paper_compat=True), run(ctx, method)
+        assert np.flatnonzero(paper.rows.how == SOURCES.index("random")).tolist() == odd.tolist()
+        assert paper.report["counts"]["fallback"] == 0 and default.report["counts"]["fallback"] == len(odd)
+        assert_normal_sample(paper.rows.emb[odd], np.zeros(ctx.hidden), np.ones(ctx.hidden), method)
+        # the other rows are script samples either way (paper_compat samples the specials too)
+        assert paper.report["counts"]["script"] == default.report["counts"]["script"] + 5 > 1000
+
+
 def test_fvt_is_the_mean_of_the_base_pieces(he_ctx):
     ctx = he_ctx
     result = run(ctx, "fvt+ident")

@@ -225,3 +225,20 @@ def token_vectors(model: Any, pieces: Sequence[str]) -> tuple[np.ndarray, np.nda
         vectors[idx] = np.stack([model.get_word_vector(pieces[i]) for i in idx])
         has[idx] &= np.abs(vectors[idx]).sum(axis=1) > 0
     return vectors, has
+
+
+def subword_token_vectors(
+    model: Any, pieces: Sequence[str], rng: np.random.Generator
+) -> tuple[np.ndarray, int]:
+    """fastText vectors of every piece, as FOCUS of May 2023 took them: ``get_word_vector`` of the ``.bin``
+    model (a dictionary word's vector, else the sum of its character n-gram vectors), an all-zero vector
+    (no n-gram known) replaced by a standard-normal one. Returns the vectors and how many were replaced."""
+    if isinstance(model, WordVectors):
+        raise VocabswapError(
+            "paper-mode FOCUS needs the fastText .bin model (character n-gram vectors for pieces outside "
+            "its dictionary), not a .vec file of word vectors"
+        )
+    vectors = np.stack([model.get_word_vector(p) for p in pieces]).astype(np.float32, copy=False)
+    zero = ~vectors.any(axis=1)
+    vectors[zero] = rng.standard_normal((int(zero.sum()), vectors.shape[1]), dtype=np.float32)
+    return vectors, int(zero.sum())

@@ -1,24 +1,17 @@
 """Rule init_model: the base model with the target's vocabulary, embeddings re-initialised by one method."""
 
-import dataclasses
-
 from _job import job_context, provenance, snakemake_job
 
 snakemake = snakemake_job(globals(), "init_model")
 with job_context(snakemake):
-    from vocabswap.aux_embeddings import FastTextOptions
     from vocabswap.provenance import stamp_dir
-    from vocabswap.reinit import FocusOptions, initialise
+    from vocabswap.reinit import initialise
+    from vocabswap.reinit.focus import focus_options
     from vocabswap.vocab_stats import record_vocab_stats
 
     s = snakemake.params.init
-    focus = None
-    if "focus" in s:  # the fastText model is trained by rule aux_fasttext with these same settings
-        f = s["focus"]
-        focus = FocusOptions.paper() if f["paper_settings"] else FocusOptions()
-        if not f["paper_settings"]:
-            fasttext = FastTextOptions(dim=f["dim"], epochs=f["epochs"], min_count=f["min_count"])
-            focus = dataclasses.replace(focus, fasttext=fasttext)
+    # the fastText model is trained by rule aux_fasttext with these same settings
+    focus = focus_options(s["focus"]) if "focus" in s else None
     initialise(
         snakemake.input.base,
         snakemake.input.tokenizer,

@@ -1,13 +1,19 @@
 """FOCUS (Dobler & de Melo, 2023), vectorised, with deepfocus 1.0.1's semantics as the default.
 
 1. Overlap: new tokens whose piece is in the base vocabulary (exact string, ``▁`` included; or the
-   paper-era ``fuzzy`` match ignoring ``▁`` and case, an exact match preferred) are copied. The special
-   tokens are copied too (deepfocus matches them by string; here by role).
+   paper-era ``fuzzy`` match: case-insensitive, ``▁`` kept, an exact match preferred) are copied. The
+   special tokens are copied too (deepfocus matches them by string; here by role).
 2. Anchors: the copied tokens that have an auxiliary fastText vector (deepfocus prunes the others).
 3. Every other new token with a fastText vector is the sparsemax-weighted sum of the anchors' base rows,
    weights = sparsemax over its cosine similarities to the anchors (a convex combination).
 4. New tokens without a vector (below fastText's min count) are drawn from N(mu, sigma) of the base
    matrix, recorded as ``fallback`` and counted as ``no_vector`` in the report.
+
+:meth:`FocusOptions.paper` is FOCUS as the paper ran it (the ``focus`` package of May 2023): fastText CBOW,
+dim 300, 3 epochs, min count 1; the ``fuzzy`` overlap; and ``subword_vectors``: every token gets a fastText
+vector, out-of-dictionary ones from their character n-grams (``get_word_vector`` of the ``.bin`` model; an
+all-zero vector is replaced by a standard-normal one, as FOCUS did), so every overlapping token is an
+anchor and every other new token is built from the anchors: no fallback.
 
 Similarities are one matrix product per batch of rows, the sparsemax is batched (``sparsemax_topk``)
 and the weighted sums are one sparse-dense product: no Python loop over tokens.
@@ -17,6 +23,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -28,7 +35,7 @@ from vocabswap import aux_embeddings
 from vocabswap.aux_embeddings import FastTextOptions
 from vocabswap.errors import VocabswapError
 from vocabswap.reinit.core import Context, Rows
-from vocabswap.reinit.parts import FALLBACK, WORD_START
+from vocabswap.reinit.parts import FALLBACK
 from vocabswap.reinit.sparsemax import sparsemax_topk
 
 log = logging.getLogger(__name__)
@@ -40,13 +47,34 @@ class FocusOptions:
 
     overlap: Literal["exact", "fuzzy"] = "exact"
     fasttext: FastTextOptions = field(default_factory=FastTextOptions)
+    subword_vectors: bool = False  # every token gets a vector (n-grams for OOV): FOCUS of May 2023
     batch_rows: int = 4096  # rows of the similarity matrix computed at once (memory: batch x anchors)
     topk: int = 64  # first guess at the sparsemax support size; grown automatically when too small
 
     @classmethod
     def paper(cls) -> FocusOptions:
-        """The paper's FOCUS: case-insensitive overlap, fastText dim 300, CBOW, 3 epochs, min count 1."""
-        return cls(overlap="fuzzy", fasttext=FastTextOptions.paper())
+        """The paper's FOCUS (May 2023): case-insensitive overlap keeping ``▁``, fastText dim 300, CBOW,
+        3 epochs, min count 1, n-gram vectors for out-of-dictionary tokens, every overlap token an anchor."""
+        return cls(overlap="fuzzy", fasttext=FastTextOptions.paper(), subword_vectors=True)
+
+    @property
+    def mode(self) -> str:
+        return "paper" if self.subword_vectors else "deepfocus"
+
+
+def focus_options(settings: Mapping[str, Any]) -> FocusOptions:
+    """FocusOptions from a workflow config's ``init.focus`` section (``mode``: paper | deepfocus, and the
+    fastText ``dim``, ``epochs``, ``min_count``)."""
+    fasttext = FastTextOptions(
+        dim=settings["dim"], epochs=settings["epochs"], min_count=settings["min_count"]
+    )
+    if settings["mode"] == "paper":
+        return FocusOptions(overlap="fuzzy", fasttext=fasttext, subword_vectors=True)
+    if settings["mode"] != "deepfocus":
+        raise VocabswapError(
+            f"init.focus.mode: unknown FOCUS mode {settings['mode']!r}; use paper or deepfocus"
+        )
+    return FocusOptions(fasttext=fasttext)
 
 
 def overlap(ctx: Context, targets: np.ndarray, mode: str) -> tuple[np.ndarray, np.ndarray]:
@@ -55,13 +83,14 @@ def overlap(ctx: Context, targets: np.ndarray, mode: str) -> tuple[np.ndarray, n
         return ctx.exact_overlap(targets)
     if mode != "fuzzy":
         raise VocabswapError(f"unknown FOCUS overlap mode {mode!r}; use exact or fuzzy")
-    # deepfocus's fuzzy view: key = piece without ▁, lower-cased; the base piece equal to its own key
-    # (a lower-case word-medial piece) comes first, else the lowest id.
+    # FOCUS (May 2023) fuzzy view: key = the lower-cased piece, ``▁`` kept; among base pieces with the
+    # same key the greatest string wins (FOCUS builds its lower-case dict from the sorted vocabulary, so
+    # the last one overwrites), e.g. "▁ab" over "▁Ab" and "▁AB".
     fuzzy: dict[str, int] = {}
     for i in ctx.ordinary_base_rows:
         piece = ctx.base_pieces[i]
-        key = piece.replace(WORD_START, "").lower()
-        if key not in fuzzy or (piece == key and ctx.base_pieces[fuzzy[key]] != key):
+        key = piece.lower()
+        if key not in fuzzy or piece > ctx.base_pieces[fuzzy[key]]:
             fuzzy[key] = int(i)
     exact = ctx.base_index
     pairs = []
@@ -69,7 +98,7 @@ def overlap(ctx: Context, targets: np.ndarray, mode: str) -> tuple[np.ndarray, n
         piece = ctx.new_pieces[r]
         base = exact.get(piece)
         if base is None:
-            base = fuzzy.get(piece.replace(WORD_START, "").lower())
+            base = fuzzy.get(piece.lower())
         if base is not None:
             pairs.append((int(r), base))
     if not pairs:
@@ -153,7 +182,12 @@ class Focus:
         cand_new = np.concatenate([special_new, ov_new])
         cand_base = np.concatenate([special_base, ov_base])
         build = np.setdiff1d(targets, ov_new)
-        vectors, has = aux_embeddings.token_vectors(model, ctx.new_pieces)
+        if self.options.subword_vectors:
+            vectors, randomised = aux_embeddings.subword_token_vectors(model, ctx.new_pieces, rng)
+            has = np.ones(ctx.vocab_size, dtype=bool)
+        else:
+            vectors, has = aux_embeddings.token_vectors(model, ctx.new_pieces)
+            randomised = 0
         anchor = has[cand_new]
         anchor_new, anchor_base = cand_new[anchor], cand_base[anchor]
         if len(anchor_new) == 0:
@@ -174,14 +208,38 @@ class Focus:
             "focus",
         )
         FALLBACK.fill(ctx, rows, without, rng)
-        support = np.diff(weights.indptr)
         rows.focus = {
             "rows": with_vec,
             "weights": weights,
             "anchor_new": anchor_new,
             "anchor_base": anchor_base,
         }
-        rows.report["focus"] = {
+        rows.report["focus"] = self._report(ov_new, cand_new, anchor_new, with_vec, without, weights)
+        rows.report["focus"].update(
+            zero_vectors_randomised=randomised,
+            fasttext=ft_info,
+            seconds_without_fasttext=round(time.perf_counter() - t0, 3),
+        )
+        log.info(
+            "FOCUS (%s): %d anchors, %d tokens built from anchors, %d without a fastText vector",
+            self.options.mode,
+            len(anchor_new),
+            len(with_vec),
+            len(without),
+        )
+
+    def _report(
+        self,
+        ov_new: np.ndarray,
+        cand_new: np.ndarray,
+        anchor_new: np.ndarray,
+        with_vec: np.ndarray,
+        without: np.ndarray,
+        weights: sp.csr_matrix,
+    ) -> dict[str, Any]:
+        support = np.diff(weights.indptr)
+        return {
+            "mode": self.options.mode,
             "overlap": self.options.overlap,
             "overlap_tokens": len(ov_new),
             "anchors": len(anchor_new),
@@ -190,12 +248,4 @@ class Focus:
             "no_vector": len(without),
             "support_mean": float(support.mean()) if len(support) else 0.0,
             "support_max": int(support.max()) if len(support) else 0,
-            "fasttext": ft_info,
-            "seconds_without_fasttext": round(time.perf_counter() - t0, 3),
         }
-        log.info(
-            "FOCUS: %d anchors, %d tokens built from anchors, %d without a fastText vector",
-            len(anchor_new),
-            len(with_vec),
-            len(without),
-        )

@@ -1,10 +1,9 @@
-"""Method names -> compositions of parts, and the composition itself.
+"""Method names (from ``vocabswap.registry``) -> compositions of parts, and the composition itself.
 
-A method name is lower-case, ``+``-joined and order-free (``posn+script+ident`` == ``script+posn+ident``).
-It resolves to one base filler (random | mean | script | script+posn | focus | fvt) and optionally
-``ident``. Precedence, lowest first: specials copied from the base < base filler < ident (applied last,
-identity takes precedence). In ``paper_compat`` mode SCRIPT fills the special rows as well, as the
-paper's code did. ``focus`` alone equals ``focus+ident``: FOCUS copies the overlap by definition.
+Each name resolves to one base filler and optionally ``ident`` (see the registry). Precedence, lowest
+first: specials copied from the base < base filler < ident (applied last, identity takes precedence). In
+``paper_compat`` mode SCRIPT fills the special rows as well and IDENT leaves them alone, as the paper's
+code did (its IDENT skips the special tokens, so they stay script-sampled).
 """
 
 from __future__ import annotations
@@ -14,7 +13,7 @@ from typing import Protocol
 
 import numpy as np
 
-from vocabswap.errors import VocabswapError
+from vocabswap.registry import METHODS, canonical_name
 from vocabswap.reinit.core import Context, Rows
 from vocabswap.reinit.focus import Focus, FocusOptions
 from vocabswap.reinit.parts import (
@@ -31,38 +30,6 @@ class Filler(Protocol):
     name: str
 
     def fill(self, ctx: Context, rows: Rows, targets: np.ndarray, rng: np.random.Generator) -> None: ...
-
-
-# Canonical method names (the paper's seven, `focus`, and the extras) -> (base filler word, ident?).
-METHODS: dict[str, tuple[str, bool]] = {
-    "random": ("random", False),
-    "ident": ("random", True),
-    "script": ("script", False),
-    "script+posn": ("script+posn", False),
-    "script+ident": ("script", True),
-    "script+posn+ident": ("script+posn", True),
-    "focus": ("focus", True),
-    "focus+ident": ("focus", True),
-    "mean": ("mean", False),
-    "mean+ident": ("mean", True),
-    "fvt": ("fvt", False),
-    "fvt+ident": ("fvt", True),
-}
-WORD_ORDER = ("random", "mean", "script", "posn", "focus", "fvt", "ident")
-ALIASES = {"random+ident": "ident"}  # IDENT's rest is RANDOM by definition
-
-
-def canonical_name(method: str) -> str:
-    """The canonical spelling of a method name; VocabswapError (listing the valid ones) if unknown."""
-    words = [w.strip() for w in method.strip().lower().split("+")]
-    if all(w in WORD_ORDER for w in words) and len(set(words)) == len(words):
-        name = "+".join(sorted(words, key=WORD_ORDER.index))
-        name = ALIASES.get(name, name)
-        if name in METHODS:
-            return name
-    raise VocabswapError(
-        f"unknown method {method!r}; valid methods: {', '.join(METHODS)} (lower-case, '+'-joined, any order)"
-    )
 
 
 @dataclass(frozen=True)
@@ -84,7 +51,10 @@ class Recipe:
             copy_specials(ctx, rows)
         candidates = unfilled(rows)
         if self.ident:
-            ident_new, ident_base = ctx.exact_overlap(candidates)
+            # The paper code's IDENT skips the special tokens: under paper_compat they keep their samples.
+            specials = np.fromiter(ctx.special_map, dtype=np.int64, count=len(ctx.special_map))
+            copyable = np.setdiff1d(candidates, specials) if overwrite_specials else candidates
+            ident_new, ident_base = ctx.exact_overlap(copyable)
         else:
             ident_new = ident_base = np.zeros(0, dtype=np.int64)
         # Rows that IDENT copies last are not sampled first: IDENT would overwrite them anyway.
@@ -110,7 +80,9 @@ def build_recipe(method: str, *, paper_compat: bool = False, options: MethodOpti
     elif base == "mean":
         filler = MatrixNormal()
     elif base in ("script", "script+posn"):
-        filler = CategoryNormal(position=base == "script+posn", name=base)
+        filler = CategoryNormal(
+            position=base == "script+posn", name=base, absent_standard_normal=paper_compat
+        )
     elif base == "focus":
         filler = Focus(options=options.focus, seed=options.seed)
     else:

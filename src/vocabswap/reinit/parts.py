@@ -82,11 +82,14 @@ def category_stats(
 class CategoryNormal:
     """SCRIPT (``position=False``) and SCRIPT+POSN (``position=True``): sample every target from the
     diagonal Normal of its category's base rows (SPEC §3); categories with fewer than two base rows
-    fall back to the whole-matrix Normal (recorded as ``fallback``)."""
+    fall back to the whole-matrix Normal (recorded as ``fallback``). ``absent_standard_normal``
+    (paper_compat) keeps N(0, 1) rows, recorded as ``random``, for categories with no base row at all:
+    the paper code leaves them as its untouched ``nn.Embedding`` init."""
 
     position: bool = False
     name: str = "script"
     overwrites_specials_in_paper_compat: bool = True  # the paper's code sampled the special rows too
+    absent_standard_normal: bool = False
 
     def fill(self, ctx: Context, rows: Rows, targets: np.ndarray, rng: np.random.Generator) -> None:
         base_rows = ctx.ordinary_base_rows
@@ -111,7 +114,10 @@ class CategoryNormal:
             "script",
         )
         w_mean, w_std, w_bias = ctx.whole_stats
-        rows.set(targets[~known], w_mean + w_std * sample[~known], w_bias, "fallback")
+        absent = (count[new_codes] == 0) & self.absent_standard_normal
+        rows.set(targets[absent], sample[absent], w_bias, "random")
+        few = ~known & ~absent
+        rows.set(targets[few], w_mean + w_std * sample[few], w_bias, "fallback")
         rows.category[targets] = new_codes
         rows.category_labels = labels
         rows.report["category_base_rows"] = {labels[c]: int(count[c]) for c in np.unique(new_codes)}
