@@ -49,6 +49,12 @@ AUTHORS = {
     ("sme", "emb", "script"): (0.5, 25, 1000, 0.1),
     ("te", "full", "random"): (1.0, None, 1000, 0.1),  # te_cpt-full_emb-32k.yml
     ("te", "full", "focus+ident"): (1.0, None, 1000, 0.1),
+    ("et", "full", "random"): (1.0, None, 1000, 0.1),  # et_cpt-full_emb-32k.yml
+    ("ru", "full", "random"): (0.5, None, 1000, 0.1),  # ru_cpt-full_emb-32k.yml
+    ("ru", "emb", "random"): (0.5, None, 1000, 0.1),
+    ("ru", "full", "focus+ident"): (1.0, None, 1000, 0.1),
+    ("uralic", "full", "random"): (1.0, None, 5000, 0.1),  # uralic_cpt-full_emb-32k.yml
+    ("uralic", "emb", "script"): (1.0, None, 5000, 0.1),
     # the full-vocabulary baseline: he_cpt-full.yml, erzya_cpt-full.yml (never frozen, eval 500, patience 10)
     ("he", "full", "fullvocab"): (1.0, 10, 500, 0.0),
     ("myv", "full", "fullvocab"): (1.0, 10, 500, 0.0),
@@ -60,6 +66,7 @@ def test_paper_yaml_gives_each_run_the_authors_settings(paper, run, expected):
     got = settings(paper, *run)
     assert (got["max_grad_norm"], got["patience"], got["eval_every"], got["freeze_fraction"]) == expected
     assert got["sequences"] == "lines" and got["batch_size"] == 200 and got["steps"] == 100_000
+    assert got["max_length"] == (512 if run[0] == "uralic" else 256)  # uralic_*: max_seq_len 512
 
 
 def test_every_planned_lapt_job_gets_valid_settings(paper):
