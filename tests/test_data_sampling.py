@@ -117,6 +117,8 @@ def test_plan_sizes_the_lapt_sample_to_what_lapt_reads():
     assert plan_sampling({**SAMPLING, "lapt_passes": 0.5}, LAPT, TOKENIZER)["train_lines"] == 48
     fixed = plan_sampling({**SAMPLING, "train_lines": 1000}, LAPT, TOKENIZER)
     assert fixed["train_lines"] == 1000 and fixed["train_sized_by"] == "sampling.train_lines"
+    packed = plan_sampling(SAMPLING, {**LAPT, "sequences": "packed"}, TOKENIZER)
+    assert packed["train_lines"] == 24 and "LAPT reads the sample repeatedly" in packed["train_sized_by"]
     paper = plan_sampling(SAMPLING, {"steps": 100_000, "batch_size": 200}, TOKENIZER)
     assert paper["train_lines"] == 20_000_000 and paper["tokenizer_max_bytes"] == 1_000_000_000
 

@@ -284,6 +284,8 @@ def plan_sampling(
         )
     else:
         plan["train_sized_by"] = "sampling.train_lines"
+    if lapt.get("sequences") == "packed":
+        plan["train_sized_by"] += " (packed: several lines a sequence; LAPT reads the sample repeatedly)"
     plan["tokenizer_max_bytes"] = tokenizer["max_text_bytes"]
     return plan
 
