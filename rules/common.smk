@@ -4,6 +4,7 @@
 from vocabswap.config import BASE_VOCAB, FULL_VOCAB, Grid
 from vocabswap.data.packaged import packaged_vocab_bound
 from vocabswap.data.sampling import plan_sampling
+from vocabswap.lapt_settings import lapt_settings
 
 GRID = Grid(config)
 # A size above what a packaged corpus supports fails here, before any job (others at their tokenizer job).
@@ -81,11 +82,22 @@ def sample_inputs(wildcards):
 
 def sampling_plan(wildcards):
     """The target's sampling settings, its LAPT sample sized to its LAPT jobs (vocabswap.data.sampling)."""
-    sections = {
-        name: GRID.section(name, target=wildcards.target)
-        for name in ("sampling", "lapt", "tokenizer")
-    }
-    return plan_sampling(**sections)
+    target = wildcards.target
+    runs = [
+        lapt_settings(
+            GRID.section("lapt", target=target),
+            config.get("lapt_overrides"),
+            target=target,
+            regime=regime,
+            method=method,
+        )
+        for _, regime, method in GRID.lapt_models(target)
+    ]
+    return plan_sampling(
+        GRID.section("sampling", target=target),
+        runs,
+        GRID.section("tokenizer", target=target),
+    )
 
 
 def target_text(split):

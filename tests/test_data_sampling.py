@@ -119,6 +119,9 @@ def test_plan_sizes_the_lapt_sample_to_what_lapt_reads():
     assert fixed["train_lines"] == 1000 and fixed["train_sized_by"] == "sampling.train_lines"
     packed = plan_sampling(SAMPLING, {**LAPT, "sequences": "packed"}, TOKENIZER)
     assert packed["train_lines"] == 24 and "LAPT reads the sample repeatedly" in packed["train_sized_by"]
+    # one plan for all of a target's LAPT jobs: the one reading the most sequences sizes the sample
+    runs = [LAPT, {**LAPT, "steps": 10}, {**LAPT, "batch_size": 2}]
+    assert plan_sampling(SAMPLING, runs, TOKENIZER)["train_lines"] == 40
     paper = plan_sampling(SAMPLING, {"steps": 100_000, "batch_size": 200}, TOKENIZER)
     assert paper["train_lines"] == 20_000_000 and paper["tokenizer_max_bytes"] == 1_000_000_000
 

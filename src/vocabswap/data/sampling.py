@@ -24,7 +24,7 @@ import math
 import mmap
 import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -270,21 +270,28 @@ def lapt_sample_lines(lapt: Mapping[str, Any], passes: float) -> int:
 
 
 def plan_sampling(
-    sampling: Mapping[str, Any], lapt: Mapping[str, Any], tokenizer: Mapping[str, Any]
+    sampling: Mapping[str, Any],
+    lapt: Mapping[str, Any] | Sequence[Mapping[str, Any]],
+    tokenizer: Mapping[str, Any],
 ) -> dict[str, Any]:
     """The settings a sample_target job reads: the sampling section with ``train_lines`` resolved (null =
-    sized to the target's LAPT) and the tokenizer trainer's whole-text limit. Only these numbers reach the
-    job, so a LAPT change other than its steps or batch size (a new learning rate) resamples nothing."""
+    sized to the target's LAPT jobs: ``lapt`` is one job's settings or every job's, and the job reading
+    the most sequences sizes it) and the tokenizer trainer's whole-text limit. Only these numbers reach
+    the job, so a LAPT change other than its steps or batch size (a new learning rate) resamples nothing."""
+    runs = [lapt] if isinstance(lapt, Mapping) else list(lapt)
+    if not runs:
+        raise VocabswapError("no LAPT settings to size the LAPT sample by")
+    run = max(runs, key=lambda r: r["steps"] * r["batch_size"])
     plan = {key: value for key, value in sampling.items() if key != "lapt_passes"}
     if sampling.get("train_lines") is None:
-        plan["train_lines"] = lapt_sample_lines(lapt, sampling["lapt_passes"])
+        plan["train_lines"] = lapt_sample_lines(run, sampling["lapt_passes"])
         plan["train_sized_by"] = (
-            f"lapt.steps × lapt.batch_size / sampling.lapt_passes = {lapt['steps']} × {lapt['batch_size']}"
+            f"lapt.steps × lapt.batch_size / sampling.lapt_passes = {run['steps']} × {run['batch_size']}"
             f" / {sampling['lapt_passes']:g}"
         )
     else:
         plan["train_sized_by"] = "sampling.train_lines"
-    if lapt.get("sequences") == "packed":
+    if run.get("sequences") == "packed":
         plan["train_sized_by"] += " (packed: several lines a sequence; LAPT reads the sample repeatedly)"
     plan["tokenizer_max_bytes"] = tokenizer["max_text_bytes"]
     return plan
