@@ -16,41 +16,28 @@ from typing import Any
 import yaml
 
 from vocabswap.errors import VocabswapError
+from vocabswap.registry import (
+    FULL_VOCAB,
+    OFF_THE_SHELF,
+    PAPER_METHOD_ORDER,
+    TASKS,
+    UnknownMethodError,
+    canonical_name,
+)
 
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "config" / "schema.yaml"
-
-# Canonical component order of a method name: "ident+script" and "script+ident" are one method.
-METHOD_COMPONENTS = ("random", "mean", "script", "posn", "focus", "fvt", "ident")
-# Rows of the paper's tables, top to bottom (Table 1); extras follow in config order.
-PAPER_METHOD_ORDER = (
-    "focus+ident",
-    "script+posn+ident",
-    "script+ident",
-    "script+posn",
-    "script",
-    "ident",
-    "random",
-)
-TASKS = ("pos", "ner")
-FULL_VOCAB = "fullvocab"  # pseudo-method: LAPT of the base model with its own vocabulary
-OFF_THE_SHELF = "offtheshelf"
 
 
 class ConfigError(VocabswapError):
     """A config that fails the schema or a cross-reference check; the message names the key."""
 
 
-def canonical_method(name: str) -> str:
-    """`ident+script+posn` -> `script+posn+ident`; raises ConfigError on unknown or repeated parts."""
-    parts = name.split("+")
-    unknown = [p for p in parts if p not in METHOD_COMPONENTS]
-    if unknown or len(set(parts)) != len(parts):
-        raise ConfigError(
-            f"method {name!r}: components must be distinct, from {', '.join(METHOD_COMPONENTS)}"
-        )
-    if "posn" in parts and "script" not in parts:
-        raise ConfigError(f"method {name!r}: posn refines script and needs it (script+posn)")
-    return "+".join(p for p in METHOD_COMPONENTS if p in parts)
+def canonical_method(name: str, key: str = "methods") -> str:
+    """`ident+script+posn` -> `script+posn+ident` (the registry's grammar); ConfigError naming `key`."""
+    try:
+        return canonical_name(name)
+    except UnknownMethodError as err:
+        raise ConfigError(f"config: {key}: {err}") from None
 
 
 def _key_path(path: Iterator[Any]) -> str:
@@ -110,7 +97,7 @@ def validate_config(config: dict[str, Any], schema: Mapping[str, Any] | None = N
 
 def _check_references(config: dict[str, Any]) -> None:
     languages = config["languages"]
-    config["methods"] = [canonical_method(m) for m in config["methods"]]
+    config["methods"] = [canonical_method(m, f"methods[{i}]") for i, m in enumerate(config["methods"])]
     if len(set(config["methods"])) != len(config["methods"]):
         raise ConfigError("config: methods: two names denote the same method (order of parts is free)")
     for name, target in config["targets"].items():
@@ -120,7 +107,9 @@ def _check_references(config: dict[str, Any]) -> None:
                     f"config: targets.{name}.languages: {lang!r} is not defined under languages"
                 )
         if "methods" in target:
-            target["methods"] = [canonical_method(m) for m in target["methods"]]
+            target["methods"] = [
+                canonical_method(m, f"targets.{name}.methods[{i}]") for i, m in enumerate(target["methods"])
+            ]
     in_experiment: set[str] = set()
     for name, exp in config["experiments"].items():
         seen: dict[str, str] = {}

@@ -26,9 +26,9 @@ from vocabswap.data.packaged import packaged_lang, packaged_licence, packaged_ta
 from vocabswap.data.splits import WikiannSplit, carve_dev, random_split
 from vocabswap.data.tagged import write_tagged
 from vocabswap.errors import InputError, VocabswapError
+from vocabswap.registry import TASKS
 
 Tagged = list[tuple[list[str], list[str]]]
-TASKS = ("pos", "ner")
 
 
 def _sha256(path: Path) -> str:
