@@ -539,12 +539,30 @@ def test_p8_input_that_is_a_directory_or_a_symlink_loop(tmp_path: Path, capsys) 
     folder.mkdir()
     loop = tmp_path / "loop.txt"
     os.symlink(loop, loop)
+    text = tmp_path / "t.txt"
+    text.write_text("שלום\n", encoding="utf-8")
     for path, why in ((folder, "is a directory"), (loop, "symlink loop")):
-        rc, err = _cli(_train_tokenizer(path, tmp_path / "tok"), capsys)
-        _one_line_error(rc, err, str(path), why)
-        rc, err = _cli(["clean", "--lang", "he", path, tmp_path / "c.txt"], capsys)
-        _one_line_error(rc, err, str(path))
-    assert not (tmp_path / "tok").exists() and not (tmp_path / "c.txt").exists()
+        for argv in (
+            _train_tokenizer(path, tmp_path / "tok"),
+            ["clean", "--lang", "he", path, tmp_path / "c.txt"],
+            ["sample", "--lines", "3", f"he={text}", f"tr={path}", "--out", tmp_path / "s.txt"],
+            [
+                "lapt",
+                "--model",
+                tmp_path,
+                "--train",
+                text,
+                "--dev",
+                path,
+                "--regime",
+                "full",
+                "--out",
+                tmp_path / "m",
+            ],
+        ):
+            rc, err = _cli(argv, capsys)
+            _one_line_error(rc, err, str(path), why)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["folder", "loop.txt", "t.txt"]
 
 
 def test_p8_os_errors_reach_the_user_as_one_line(tmp_path: Path, capsys, monkeypatch) -> None:

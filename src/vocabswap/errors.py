@@ -22,6 +22,18 @@ class InputError(VocabswapError):
         super().__init__(f"{where}: {message}")
 
 
+MISSING = "does not exist"
+
+
+def require_input_files(*paths: str | Path) -> None:
+    """Raise ``InputError`` naming the first path that exists but cannot be read as an input file (a
+    directory, a symlink loop, a device), and why; a missing file is left to the reader's own message."""
+    for path in paths:
+        problem = input_file_problem(path)
+        if problem and problem != MISSING:
+            raise InputError(path, None, f"input {problem}")
+
+
 def input_file_problem(path: str | Path) -> str | None:
     """Why ``path`` cannot be read as an input file (missing, a directory, a symlink loop, not a regular
     file), or None when it can be opened as one."""
@@ -33,6 +45,6 @@ def input_file_problem(path: str | Path) -> str | None:
             return "is a directory, not a file"
         if path.is_symlink():
             return "is a broken symlink or a symlink loop"
-        return "does not exist" if not path.exists() else "is not a regular file"
+        return MISSING if not path.exists() else "is not a regular file"
     except OSError as err:
         return f"cannot be inspected: {err.strerror}"

@@ -6,6 +6,8 @@ import argparse
 import json
 from pathlib import Path
 
+from vocabswap.errors import require_input_files
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser(
@@ -42,6 +44,7 @@ def _run(args: argparse.Namespace) -> None:
     from vocabswap.atomic import check_output_file
     from vocabswap.data.clean import CleanParams, clean_corpus
 
+    require_input_files(args.input)
     for path in (args.output, args.stats):
         if path is not None:
             check_output_file(path)

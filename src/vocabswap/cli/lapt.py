@@ -6,7 +6,7 @@ import argparse
 import json
 import os
 
-from vocabswap.errors import VocabswapError
+from vocabswap.errors import VocabswapError, require_input_files
 
 DEFAULTS_NOTE = "defaults are the paper's (Table 6, Section 4)"
 
@@ -85,6 +85,7 @@ def run(args: argparse.Namespace) -> None:
     from vocabswap.lapt import LaptConfig, run_lapt
 
     check_output_dir(args.out, overwrite=args.overwrite)
+    require_input_files(args.train, args.dev)
     if args.freeze_fraction < 0 or args.freeze_fraction > 1:
         raise VocabswapError(f"--freeze-fraction must be in [0, 1], got {args.freeze_fraction}")
     config = LaptConfig(

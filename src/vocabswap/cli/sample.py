@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from vocabswap.errors import VocabswapError
+from vocabswap.errors import VocabswapError, require_input_files
 
 
 def _lang_file(value: str) -> tuple[str, Path]:
@@ -41,6 +41,7 @@ def _run(args: argparse.Namespace) -> None:
     from vocabswap.atomic import check_output_file
     from vocabswap.data.sampling import sample_multilingual
 
+    require_input_files(*(path for _, path in args.inputs))
     check_output_file(args.out)
     inputs = dict(args.inputs)
     if len(inputs) != len(args.inputs):
