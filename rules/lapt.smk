@@ -4,19 +4,9 @@
 # stopped. Each job's settings: lapt, the target's lapt block, then the matching lapt_overrides rules (the
 # paper's per-run differences: config/paper.yaml).
 
-from vocabswap.lapt_settings import check_overrides, lapt_settings
+from vocabswap.lapt_settings import check_overrides, job_settings
 
 check_overrides(config)
-
-
-def lapt_params(wildcards):
-    return lapt_settings(
-        GRID.section("lapt", target=wildcards.target),
-        config.get("lapt_overrides"),
-        target=wildcards.target,
-        regime=wildcards.regime,
-        method=wildcards.method,
-    )
 
 
 rule lapt:
@@ -38,7 +28,9 @@ rule lapt:
         runtime=res("lapt", "runtime"),
         gpu=res("lapt", "gpu"),
     params:
-        lapt=lapt_params,
+        lapt=lambda wildcards: job_settings(
+            GRID, config.get("lapt_overrides"), wildcards
+        ),
         state_dir=lapt_state_dir,
     script:
         "../workflow/scripts/lapt.py"

@@ -69,3 +69,14 @@ def lapt_settings(
         if matches(rule, target, regime, method):
             out = deep_merge(out, rule["set"])
     return out
+
+
+def job_settings(grid: Any, overrides: Sequence[Mapping[str, Any]] | None, wildcards: Any) -> dict[str, Any]:
+    """The settings of the LAPT job ``wildcards`` (target, regime, method) of a workflow ``Grid``."""
+    return lapt_settings(
+        grid.section("lapt", target=wildcards.target),
+        overrides,
+        target=wildcards.target,
+        regime=wildcards.regime,
+        method=wildcards.method,
+    )
