@@ -241,21 +241,8 @@ def score(
         }
 
 
-def run_finetune(
-    model_dir: str | Path, data_dir: str | Path, out: str | Path, config: FinetuneConfig
-) -> dict[str, Any]:
-    """Fine-tune one seed, evaluate the best-dev epoch on test, write the result JSON atomically."""
-    config.validate()
-    model_dir, data_dir, out = Path(model_dir), Path(data_dir), Path(out)
-    started = time.perf_counter()
-    tokenizer = load_tokenizer(model_dir)
-    data = read_eval_dir(data_dir)
-    n_train_total = len(data["train"])
-    train = cap_train(data["train"], config.train_cap, config.seed)
-    labels = label_set(train, config.task)
-    if len(labels) < 2:
-        raise VocabswapError(f"{data_dir / 'train.tsv'}: only one tag ({labels[0]}); nothing to learn")
-    label_ids = {t: i for i, t in enumerate(labels)}
+def _label_warnings(data: dict[str, Sentences], labels: list[str], data_dir: Path) -> tuple[dict, list[str]]:
+    """Dev/test tags never seen in train (they count as errors), with one warning per split."""
     unseen = {s: unseen_labels(data[s], set(labels)) for s in ("dev", "test")}
     warn = []
     for split, counts in unseen.items():
@@ -266,24 +253,47 @@ def run_finetune(
             )
             log.warning(msg)
             warn.append(msg)
+    return unseen, warn
 
-    windows = {
-        s: encode_sentences(d, tokenizer, label_ids, config.max_length)
-        for s, d in (("train", train), ("dev", data["dev"]), ("test", data["test"]))
-    }
+
+def _encode_splits(
+    splits: dict[str, Sentences], tokenizer, label_ids: dict[str, int], max_length: int
+) -> tuple[dict[str, Windows], list[str]]:
+    """Every split as windows of whole words, and a warning per split whose over-long words were cut."""
+    windows = {s: encode_sentences(d, tokenizer, label_ids, max_length) for s, d in splits.items()}
+    warn = []
     for split, w in windows.items():
         if w.split_sentences:
-            log.info(
-                "%s: %d sentences longer than %d split into windows",
-                split,
-                w.split_sentences,
-                config.max_length,
-            )
+            log.info("%s: %d sentences longer than %d: windows", split, w.split_sentences, max_length)
         if w.truncated_words:
-            warn.append(
-                f"{split}: {w.truncated_words} words with more than {config.max_length - 2} sub-words cut"
-            )
+            warn.append(f"{split}: {w.truncated_words} words with more than {max_length - 2} sub-words cut")
+    return windows, warn
 
+
+@dataclass
+class _Run:
+    """One fine-tuning run, built once: the model, optimiser, encoded splits and settings."""
+
+    config: FinetuneConfig
+    model: WordTagger
+    optimizer: torch.optim.Optimizer
+    windows: dict[str, Windows]
+    gold: dict[str, Sentences]
+    labels: list[str]
+    o_label: int | None
+    pad_id: int
+    device: torch.device
+    autocast: contextlib.AbstractContextManager
+
+    @property
+    def metric(self) -> str:
+        return "accuracy" if self.config.task == "pos" else "f1"
+
+
+def _build_run(
+    model_dir: Path, tokenizer, labels: list[str], windows: dict[str, Windows], gold: dict[str, Sentences],
+    config: FinetuneConfig,
+) -> _Run:  # fmt: skip
     device = pick_device(config.device)
     use_cuda = device.type == "cuda"
     autocast = (
@@ -299,97 +309,104 @@ def run_finetune(
     model = WordTagger(encoder, len(labels), config.dropout, attend_padding=config.paper_compat).to(device)
     model.train()
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, fused=use_cuda)
-    o_label = label_ids.get("O") if config.task == "ner" else None
+    o_label = labels.index("O") if config.task == "ner" and "O" in labels else None
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
-    patience, max_epochs = config.effective_patience, config.effective_max_epochs
-    metric = "accuracy" if config.task == "pos" else "f1"
+    return _Run(config, model, optimizer, windows, gold, labels, o_label, pad_id, device, autocast)
 
+
+def _train_epoch(run: _Run, epoch: int) -> float:
+    """One pass over the training windows in this epoch's seeded order; the mean training loss."""
+    config, train_w = run.config, run.windows["train"]
+    order = np.random.default_rng(sub_seed(config.seed, 11, epoch)).permutation(len(train_w))
+    losses = []
+    for start in range(0, len(order), config.batch_size):
+        b = collate_windows(train_w, order[start : start + config.batch_size], run.pad_id)
+        with run.autocast:
+            logits = run.model(
+                b.input_ids.to(run.device), b.attention_mask.to(run.device), b.word_index.to(run.device),
+                b.n_words,
+            )  # fmt: skip
+        loss = tagging_loss(
+            logits, b.labels.to(run.device), o_label=run.o_label, paper_compat=config.paper_compat
+        )
+        run.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(run.model.parameters(), config.max_grad_norm)
+        run.optimizer.step()
+        losses.append(float(loss.detach()))
+    return float(np.mean(losses))
+
+
+def _evaluate(run: _Run, split: str) -> dict[str, float]:
+    pred = predict(run.model, run.windows[split], run.config.batch_size, run.pad_id, run.device, run.autocast)
+    return score(
+        run.config.task, run.gold[split], pred, run.labels,
+        paper_compat=run.config.paper_compat, batch_size=run.config.batch_size,
+    )  # fmt: skip
+
+
+def _fit(run: _Run) -> dict[str, Any]:
+    """Train with dev evaluations and early stopping (:func:`should_stop`); the model ends on the best-dev
+    weights. Returns the best dev score and epoch, the epochs run and the dev curve."""
+    config, max_epochs = run.config, run.config.effective_max_epochs
     best_score, best_epoch, best_state, bad_evals = -math.inf, 0, None, 0
     curve: list[dict[str, Any]] = []
-    train_w = windows["train"]
     epoch = 0
     for epoch in tqdm(range(1, max_epochs + 1), desc=f"fine-tune {config.task}", unit="epoch"):
-        order = np.random.default_rng(sub_seed(config.seed, 11, epoch)).permutation(len(train_w))
-        losses = []
-        for start in range(0, len(order), config.batch_size):
-            b = collate_windows(train_w, order[start : start + config.batch_size], pad_id)
-            with autocast:
-                logits = model(
-                    b.input_ids.to(device), b.attention_mask.to(device), b.word_index.to(device), b.n_words
-                )
-            loss = tagging_loss(
-                logits, b.labels.to(device), o_label=o_label, paper_compat=config.paper_compat
-            )
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), config.max_grad_norm)
-            optimizer.step()
-            losses.append(float(loss.detach()))
+        train_loss = _train_epoch(run, epoch)
         if epoch % config.eval_every and epoch != max_epochs:
             continue
-        pred = predict(model, windows["dev"], config.batch_size, pad_id, device, autocast)
-        dev = score(
-            config.task,
-            data["dev"],
-            pred,
-            labels,
-            paper_compat=config.paper_compat,
-            batch_size=config.batch_size,
-        )
-        curve.append(
-            {"epoch": epoch, "dev": dev[metric], "dev_metrics": dev, "train_loss": float(np.mean(losses))}
-        )
-        log.info("epoch %d: train loss %.4f, dev %s %.4f", epoch, np.mean(losses), metric, dev[metric])
-        if improves(dev[metric], best_score, paper_compat=config.paper_compat):
-            best_score, best_epoch, bad_evals = dev[metric], epoch, 0
-            best_state = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
+        dev = _evaluate(run, "dev")
+        curve.append({"epoch": epoch, "dev": dev[run.metric], "dev_metrics": dev, "train_loss": train_loss})
+        log.info("epoch %d: train loss %.4f, dev %s %.4f", epoch, train_loss, run.metric, dev[run.metric])
+        if improves(dev[run.metric], best_score, paper_compat=config.paper_compat):
+            best_score, best_epoch, bad_evals = dev[run.metric], epoch, 0
+            best_state = {k: v.detach().to("cpu", copy=True) for k, v in run.model.state_dict().items()}
         elif should_stop(epoch, best_epoch, bad_evals := bad_evals + 1, config):
             break
     assert best_state is not None
-    model.load_state_dict(best_state)
-    test = score(
-        config.task,
-        data["test"],
-        predict(model, windows["test"], config.batch_size, pad_id, device, autocast),
-        labels,
-        paper_compat=config.paper_compat,
-        batch_size=config.batch_size,
-    )
+    run.model.load_state_dict(best_state)
+    return {"best_dev": best_score, "best_epoch": best_epoch, "epochs_run": epoch,
+            "stopped_early": epoch < max_epochs, "dev_curve": curve}  # fmt: skip
+
+
+def run_finetune(
+    model_dir: str | Path, data_dir: str | Path, out: str | Path, config: FinetuneConfig
+) -> dict[str, Any]:
+    """Fine-tune one seed, evaluate the best-dev epoch on test, write the result JSON atomically."""
+    config.validate()
+    model_dir, data_dir, out = Path(model_dir), Path(data_dir), Path(out)
+    started = time.perf_counter()
+    tokenizer = load_tokenizer(model_dir)
+    data = read_eval_dir(data_dir)
+    train = cap_train(data["train"], config.train_cap, config.seed)
+    labels = label_set(train, config.task)
+    if len(labels) < 2:
+        raise VocabswapError(f"{data_dir / 'train.tsv'}: only one tag ({labels[0]}); nothing to learn")
+    unseen, warn = _label_warnings(data, labels, data_dir)
+    splits = {"train": train, "dev": data["dev"], "test": data["test"]}
+    windows, cut = _encode_splits(splits, tokenizer, {t: i for i, t in enumerate(labels)}, config.max_length)
+    run = _build_run(model_dir, tokenizer, labels, windows, splits, config)
+    fit = _fit(run)
+    test = _evaluate(run, "test")
     settings = dataclasses.asdict(config)
     settings.update(
-        patience=patience,
-        max_epochs=max_epochs,
-        device=str(device),
-        precision="bf16-autocast" if use_cuda and config.bf16 else "fp32",
+        patience=config.effective_patience,
+        max_epochs=config.effective_max_epochs,
+        device=str(run.device),
+        precision="bf16-autocast" if run.device.type == "cuda" and config.bf16 else "fp32",
     )
     result = {
-        "task": config.task,
-        "metric": metric,
-        "score": test[metric],
-        "test_metrics": test,
-        "best_dev": best_score,
-        "best_epoch": best_epoch,
-        "epochs_run": epoch,
-        "stopped_early": epoch < max_epochs,
-        "dev_curve": curve,
-        "seed": config.seed,
-        "paper_compat": config.paper_compat,
-        "settings": settings,
-        "model": str(model_dir),
-        "data": str(data_dir),
-        "n_sentences": {
-            "train": len(train),
-            "train_total": n_train_total,
-            "dev": len(data["dev"]),
-            "test": len(data["test"]),
-        },
+        "task": config.task, "metric": run.metric, "score": test[run.metric], "test_metrics": test, **fit,
+        "seed": config.seed, "paper_compat": config.paper_compat, "settings": settings,
+        "model": str(model_dir), "data": str(data_dir),
+        "n_sentences": {"train": len(train), "train_total": len(data["train"]), "dev": len(data["dev"]),
+                        "test": len(data["test"])},
         "n_windows": {s: len(w) for s, w in windows.items()},
         "split_sentences": {s: w.split_sentences for s, w in windows.items()},
         "truncated_words": {s: w.truncated_words for s, w in windows.items()},
-        "labels": labels,
-        "unseen_labels": unseen,
-        "warnings": warn,
+        "labels": labels, "unseen_labels": unseen, "warnings": warn + cut,
         "seconds": round(time.perf_counter() - started, 2),
-    }
+    }  # fmt: skip
     write_json(out, result)
     return result
