@@ -32,10 +32,13 @@ def test_sweep_is_the_paper_monolingual_grid_at_four_sizes():
     assert sweep["tokenizer"]["vocab_size"] == SWEEP_SIZES
     assert set(sweep) == set(paper)
     for key in paper:
-        if key in ("languages", "targets", "experiments", "tokenizer"):
+        if key in ("languages", "targets", "experiments", "tokenizer", "lapt_overrides"):
             continue
         assert sweep[key] == paper[key], f"sweep.yaml {key} differs from paper.yaml"
     mono = paper["experiments"]["monolingual"]["targets"]
+    # The per-run LAPT rules of the monolingual targets (a rule naming only other targets would not validate).
+    overrides = [r for r in paper["lapt_overrides"] if set(r.get("targets", mono)) & set(mono)]
+    assert sweep["lapt_overrides"] == overrides
     assert list(sweep["experiments"]) == ["monolingual"]
     assert sweep["experiments"]["monolingual"]["targets"] == mono
     assert sweep["targets"] == {t: paper["targets"][t] for t in mono}
