@@ -234,6 +234,31 @@ def vocab_table_settings(wildcards):
     }
 
 
+def experiment_lapt_keys(exp):
+    """(target, size, regime, method) of every LAPT run of an experiment, baselines first."""
+    return [
+        (t, size, regime, method)
+        for t in config["experiments"][exp]["targets"]
+        for size, regime, method in GRID.lapt_models(t, exp)
+    ]
+
+
+def experiment_lapts(wildcards):
+    """Every LAPT output of an experiment (the LAPT-curves table reads their lapt_log.json)."""
+    return [
+        LAPT.format(target=t, size=size, regime=regime, method=method)
+        for t, size, regime, method in experiment_lapt_keys(wildcards.experiment)
+    ]
+
+
+def lapt_curves_settings(wildcards):
+    exp = wildcards.experiment
+    return {
+        "title": config["experiments"][exp].get("title", exp),
+        "runs": [list(key) for key in experiment_lapt_keys(exp)],
+    }
+
+
 def size_figures(experiment, task):
     """The score-vs-size figure of a table, when its experiment has more than one size."""
     if len(GRID.experiment_sizes(experiment)) < 2:
@@ -252,6 +277,10 @@ def all_outputs():
         outs += expand(INIT_FIGURE, target=target, size=GRID.vocab_sizes(target))
     for exp in config["experiments"]:
         outs += expand("results/tables/{exp}/vocab.{ext}", exp=exp, ext=["md", "csv"])
+        outs += expand(
+            "results/tables/{exp}/lapt_loss.{ext}", exp=exp, ext=["md", "csv", "tex"]
+        )
+        outs.append(f"results/figures/{exp}/lapt_curves.png")
         for task in GRID.experiment_tasks(exp):
             outs += expand(
                 "results/tables/{exp}/{task}.{ext}",

@@ -180,3 +180,35 @@ rule figure_vocab_size:
         table=table_settings,
     script:
         "../workflow/scripts/figure_vocab_size.py"
+
+
+rule lapt_curves:
+    input:
+        experiment_lapts,
+    output:
+        md=report(
+            "results/tables/{experiment}/lapt_loss.md",
+            caption="../workflow/report/lapt_curves.rst",
+            category="Tables",
+            labels={"experiment": "{experiment}", "task": "LAPT dev loss"},
+        ),
+        csv="results/tables/{experiment}/lapt_loss.csv",
+        tex="results/tables/{experiment}/lapt_loss.tex",
+        figure=report(
+            "results/figures/{experiment}/lapt_curves.png",
+            caption="../workflow/report/lapt_curves.rst",
+            category="Figures",
+            labels={"figure": "LAPT dev-loss curves", "experiment": "{experiment}"},
+        ),
+    log:
+        "logs/lapt_curves/{experiment}.log",
+    conda:
+        "../envs/vocabswap.yaml"
+    threads: 1
+    resources:
+        mem_mb=res("report", "mem_mb"),
+        runtime=res("report", "runtime"),
+    params:
+        curves=lapt_curves_settings,
+    script:
+        "../workflow/scripts/lapt_curves.py"

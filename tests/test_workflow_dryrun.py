@@ -79,6 +79,7 @@ def test_paper_grid_dry_run_plans_every_job(tmp_path: Path):
         "figure_init": 10,
         "figure_base_embeddings": 1,
         "vocab_table": 3,  # one per experiment: IDENT overlap, FOCUS coverage, parameters, FLOPs per size
+        "lapt_curves": 3,  # one per experiment: dev loss at step 0 and at the best checkpoint, curves
         "all": 1,
     }
     assert counts == expected
@@ -186,7 +187,7 @@ def test_changing_one_language_reruns_only_its_jobs(completed_workdir: Path):
     # init figure; plus the aggregation of the experiment's table and its FLOPs figure.
     assert rules["clean_corpus"] == 1 and rules["lapt"] == 6 and rules["finetune"] == 12
     for rule, wildcards in jobs:
-        if rule in {"aggregate", "figure_flops", "vocab_table", "all"}:
+        if rule in {"aggregate", "figure_flops", "vocab_table", "lapt_curves", "all"}:
             continue
         assert wildcards.get("lang", wildcards.get("target")) == "tr", (rule, wildcards)
     assert "finetune_offtheshelf" not in rules and "base_model" not in rules
@@ -198,13 +199,14 @@ def test_changing_one_targets_lapt_reruns_its_lapt_and_downstream_only(completed
     work = completed_workdir
     jobs = dry_run(work, write_config(work / "he-lapt.yaml", targets__he__lapt={"steps": 30}))
     rules = Counter(rule for rule, _ in jobs)
-    assert set(rules) == {"lapt", "finetune", "aggregate", "figure_flops", "all"}
+    assert set(rules) == {"lapt", "finetune", "aggregate", "figure_flops", "lapt_curves", "all"}
     assert rules["lapt"] == 7  # 3 methods × 2 regimes + full vocabulary
     assert all(w["target"] == "he" for r, w in jobs if r in {"lapt", "finetune"})
 
 
 # --- vocabulary sizes -----------------------------------------------------------------------------------
-SIZE_FREE = {"aggregate", "figure_flops", "figure_vocab_size", "vocab_table", "all"}  # tables and figures
+# Tables and figures of a whole experiment (every size in one file).
+SIZE_FREE = {"aggregate", "figure_flops", "figure_vocab_size", "vocab_table", "lapt_curves", "all"}
 
 
 def test_adding_a_size_reruns_only_that_sizes_jobs(completed_workdir: Path):
@@ -215,7 +217,7 @@ def test_adding_a_size_reruns_only_that_sizes_jobs(completed_workdir: Path):
     # LAPT; fine-tuning: he 6 × 2 tasks × 2 seeds, tr 6 × 1 × 2. Then the tables and figures re-aggregate.
     assert rules == {"train_tokenizer": 2, "aux_fasttext": 2, "init_model": 6, "figure_init": 2, "lapt": 12,
                      "finetune": 36, "aggregate": 2, "figure_flops": 2, "figure_vocab_size": 2,
-                     "vocab_table": 1, "all": 1}  # fmt: skip
+                     "vocab_table": 1, "lapt_curves": 1, "all": 1}  # fmt: skip
     for rule, wildcards in jobs:
         assert rule in SIZE_FREE or wildcards["size"] == "2000", (rule, wildcards)
 

@@ -4,6 +4,7 @@ report, provenance, no-op rerun, and resuming LAPT after the workflow is killed 
 from __future__ import annotations
 
 import contextlib
+import csv
 import json
 import os
 import signal
@@ -53,6 +54,7 @@ def test_figures_exist(demo_run: Path):
         "monolingual/ner_flops.png",
         "monolingual/pos_vocab_size.png",
         "monolingual/ner_vocab_size.png",
+        "monolingual/lapt_curves.png",
     ):
         assert (demo_run / "results/figures" / name).stat().st_size > 10_000, name
     probes = (demo_run / "results/figures/base_probes.tsv").read_text(encoding="utf-8").splitlines()
@@ -85,8 +87,6 @@ def test_provenance_of_models_and_results(demo_run: Path):
 def test_vocabulary_table_per_size(demo_run: Path):
     """One row per size (and the base model's own vocabulary): larger vocabularies cost more embedding
     parameters and LAPT FLOPs per token; the init reports hold the same numbers."""
-    import csv
-
     rows = list(csv.DictReader((demo_run / "results/tables/monolingual/vocab.csv").open(encoding="utf-8")))
     assert [(r["target"], r["vocab_size"]) for r in rows] == [("he", "base"), ("he", "400"), ("he", "800")]
     assert [int(r["rows"]) for r in rows[1:]] == [402, 802]
@@ -98,6 +98,26 @@ def test_vocabulary_table_per_size(demo_run: Path):
     assert report["vocabulary"]["ident"] == int(rows[2]["ident"]) == report["counts"]["ident"] > 0
     md = (demo_run / "results/tables/monolingual/vocab.md").read_text(encoding="utf-8")
     assert "| he | 800 | 802 |" in md
+
+
+def test_lapt_loss_table_reads_every_runs_log(demo_run: Path):
+    """One row per LAPT run (sizes ascending, the full-vocabulary baseline last), its step-0 and best dev
+    losses exactly as the run's lapt_log.json has them."""
+    table = demo_run / "results/tables/monolingual/lapt_loss.csv"
+    rows = list(csv.DictReader(table.open(encoding="utf-8")))
+    assert [(r["vocab"], r["regime"], r["method"]) for r in rows] == [
+        ("400", "full", "script+posn+ident"),
+        ("800", "full", "script+posn+ident"),
+        ("base", "full", "fullvocab"),
+    ]
+    for row in rows:
+        size = f"v{row['vocab']}"
+        log = read_json(demo_run / f"results/models/he/{size}/lapt-full/{row['method']}/lapt_log.json")
+        assert float(row["initial_dev_loss"]) == log["dev_curve"][0]["dev_loss"]
+        assert float(row["best_dev_loss"]) == log["best_dev_loss"]
+        assert int(row["best_step"]) == log["best_step"]
+    md = (demo_run / "results/tables/monolingual/lapt_loss.md").read_text(encoding="utf-8")
+    assert "| he | 400 | full | script+posn+ident |" in md and "at step 0" in md
 
 
 def test_nothing_to_rerun_and_summary(demo_run: Path):

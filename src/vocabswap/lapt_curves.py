@@ -227,3 +227,28 @@ def curves_figure(curves: Iterable[Curve], out: str | Path) -> None:
     fig.legend(list(handles.values()), list(handles), loc="lower center", ncol=ncol, fontsize=8)
     fig.tight_layout(rect=(0, 0.06 + 0.035 * (len(handles) // 5), 1, 1))
     save_figure(fig, out)
+
+
+def report_runs(
+    run_dirs: Sequence[str | Path],
+    runs: Sequence[Sequence[Any]],
+    tables: Mapping[str, str | Path],
+    figure: str | Path,
+    *,
+    title: str,
+) -> list[dict[str, Any]]:
+    """The table and the figure of an experiment's LAPT runs; `runs[i]` = (target, vocab, regime,
+    method) of `run_dirs[i]`. Returns the table rows."""
+    if len(run_dirs) != len(runs):
+        raise VocabswapError(f"{len(run_dirs)} LAPT outputs but {len(runs)} run keys")
+    curves = [
+        read_curve(path, target=t, vocab=str(v), regime=r, method=m)
+        for path, (t, v, r, m) in zip(run_dirs, runs, strict=True)
+    ]
+    caption = (
+        f"{title}: dev MLM loss (nats) at step 0 (the initialisation alone, before any LAPT) and at the "
+        "best checkpoint (the model that is fine-tuned)"
+    )
+    rows = write_loss_table(curves, tables, caption)
+    curves_figure(curves, figure)
+    return rows
