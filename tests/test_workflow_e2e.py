@@ -26,7 +26,9 @@ def demo_run(tmp_path_factory, base_model_enpt: Path) -> Path:
     seed_base_model(work, base_model_enpt)
     config = write_config(work / "config.yaml", reduced_config(tokenizer={"vocab_size": SIZES}))
     started = time.perf_counter()
-    run = snakemake(work, "--profile", str(ROOT / "profiles" / "local"), "--configfile", str(config))
+    # About 10 CPU-minutes; the limit leaves room for 2 cores shared with other test runs.
+    profile = str(ROOT / "profiles" / "local")
+    run = snakemake(work, "--profile", profile, "--configfile", str(config), timeout=1800)
     assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-4000:]
     print(f"reduced demo: {time.perf_counter() - started:.0f} s")
     return work
