@@ -87,7 +87,8 @@ def check_output_dir(target: str | Path, *, overwrite: bool) -> None:
     directory, or (with ``overwrite``) an earlier vocabswap output; and its parent is writable."""
     target = _resolved(target)
     if target.is_symlink() or (target.exists() and not target.is_dir()):
-        raise OutputError(f"{target}: exists and is not a directory; remove it or choose another output")
+        kind = "a symlink" if target.is_symlink() else "not a directory"
+        raise OutputError(f"{target}: exists and is {kind}; remove it or choose another output")
     if target.is_dir():
         state = _dir_state(target)
         if state == "foreign":
