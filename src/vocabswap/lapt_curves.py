@@ -223,9 +223,10 @@ def curves_figure(curves: Iterable[Curve], out: str | Path) -> None:
     handles = {}
     for ax in axes[0]:
         handles.update(zip(*reversed(ax.get_legend_handles_labels()), strict=True))
-    ncol = min(len(handles), 5)
+    ncol = max(1, min(len(handles), 2 * len(panels)))  # about two legend entries fit under each panel
+    rows = math.ceil(len(handles) / ncol)
     fig.legend(list(handles.values()), list(handles), loc="lower center", ncol=ncol, fontsize=8)
-    fig.tight_layout(rect=(0, 0.06 + 0.035 * (len(handles) // 5), 1, 1))
+    fig.tight_layout(rect=(0, 0.02 + 0.06 * rows, 1, 1))
     save_figure(fig, out)
 
 
