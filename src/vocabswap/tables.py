@@ -112,7 +112,6 @@ class Table:
         small = round(scaled, self.decimals + 1) < 10.0**-self.decimals
         return f"{scaled:.{self.decimals + small}f}"
 
-
     def cell_text(
         self, row: RowKey, lang: str, *, bold: str = "**", under: tuple[str, str] = ("", "")
     ) -> str:
