@@ -730,3 +730,18 @@ def test_p10_client_errors_are_not_retried(server: _Server, tmp_path: Path) -> N
     with pytest.raises(DownloadError, match="HTTP 404"):
         download(f"{server.url}/missing.txt", tmp_path / "x.txt", retries=3, backoff=30.0)
     assert len(server.requests) == 1
+
+
+def test_p8_non_utf8_fasttext_vectors_name_file_and_line(
+    base_model_enpt: Path, small_corpus: Path, tmp_path: Path, capsys
+) -> None:
+    """A Latin-1 `.vec` for FOCUS: one line naming the file and the line of the first bad byte."""
+    vec = tmp_path / "aux.vec"
+    vec.write_bytes(b"2 3\nok 0.1 0.2 0.3\n\xe9t\xe9 0.4 0.5 0.6\n")
+    rc, err = _cli(_train_tokenizer(small_corpus, tmp_path / "tok"), capsys)
+    assert rc == 0, err
+    argv = ["init", "--base", base_model_enpt, "--tokenizer", tmp_path / "tok", "--method", "focus+ident",
+            "--fasttext-model", vec, "--out", tmp_path / "i"]  # fmt: skip
+    rc, err = _cli(argv, capsys)
+    _one_line_error(rc, err, f"{vec}:3:", "not UTF-8 (byte 0xe9)")
+    assert not (tmp_path / "i").exists() and _leftovers(tmp_path) == []

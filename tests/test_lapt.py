@@ -301,3 +301,19 @@ def test_early_stopping_after_patience_evaluations_keeps_the_best(
     assert full["stopped_early"] is False and full["steps"] == 4
     with pytest.raises(VocabswapError, match="--patience must be at least 1"):
         LaptConfig(patience=0).validate()
+
+
+def test_cli_passes_sequences_and_patience(small_model: Path, corpus, tmp_path: Path) -> None:
+    """`vocabswap lapt --sequences packed --patience 1`: both reach the run (its lapt_log.json settings);
+    an lr of 1e-30 gives no improvement, so patience 1 stops after the first evaluation past the best."""
+    out = tmp_path / "out"
+    argv = _cli(small_model, corpus, out, "--steps", "6", "--eval-every", "1", "--lr", "1e-30",
+                "--sequences", "packed", "--patience", "1")  # fmt: skip
+    result = subprocess.run(argv, env=_env(), capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    log = json.loads((out / "lapt_log.json").read_text(encoding="utf-8"))
+    assert log["settings"]["sequences"] == "packed" and log["settings"]["patience"] == 1
+    assert log["data"]["sequences"] == "packed" and log["stopped_early"] is True and log["steps"] == 2
+    bad = subprocess.run(_cli(small_model, corpus, tmp_path / "x", "--sequences", "blocks"), env=_env(),
+                         capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert bad.returncode == 2 and "invalid choice: 'blocks'" in bad.stderr

@@ -181,7 +181,13 @@ def save_vectors(model: Any, path: str | Path) -> None:
 
 
 def read_vectors(path: Path) -> WordVectors:
-    lines = path.read_text(encoding="utf-8").splitlines()
+    """A fastText ``.vec`` file (a ``count dim`` header, then one word and its values per line)."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError as err:
+        line = path.read_bytes()[: err.start].count(b"\n") + 1
+        byte = err.object[err.start]
+        raise InputError(path, line, f"not UTF-8 (byte {byte:#04x}); not a fastText .vec file") from None
     try:
         n, dim = (int(x) for x in lines[0].split())
         words = [line.split(" ", 1)[0] for line in lines[1 : n + 1]]

@@ -51,8 +51,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     focus.add_argument(
         "--focus-paper",
         action="store_true",
-        help="the FOCUS version the paper used: case-insensitive overlap, fastText dim 300, "
-        "CBOW, 3 epochs, min count 1",
+        help="the FOCUS version the paper used (May 2023): overlap matched case-insensitively keeping "
+        "the word-start marker, fastText CBOW dim 300, 3 epochs, min count 1, every new token's vector "
+        "from the fastText .bin (character n-grams for pieces it has no word vector for)",
     )
     focus.add_argument("--focus-overlap", choices=("exact", "fuzzy"), help="overlap rule (default exact)")
     focus.add_argument("--fasttext-dim", type=int, metavar="N", help="fastText dimension (default 100)")

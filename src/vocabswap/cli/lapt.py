@@ -53,7 +53,20 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--max-restarts", type=int, default=3)
     p.add_argument(
-        "--max-length", type=int, default=256, help="tokens per packed sequence, specials included"
+        "--max-length", type=int, default=256, help="tokens per sequence, <s> and </s> included"
+    )
+    p.add_argument(
+        "--sequences",
+        choices=("lines", "packed"),
+        default="lines",
+        help="lines: one line = one sequence, cut at --max-length, padded per micro-batch (the paper's "
+        "code); packed: concatenated lines cut into full --max-length blocks",
+    )
+    p.add_argument(
+        "--patience",
+        type=int,
+        default=None,
+        help="stop after this many dev evaluations without a lower dev loss (default: never stop early)",
     )
     p.add_argument("--mlm-probability", type=float, default=0.15)
     p.add_argument("--freeze-fraction", type=float, default=0.1, help="regime full: share of frozen steps")
@@ -100,6 +113,8 @@ def run(args: argparse.Namespace) -> None:
         nan_max_grad_norm=args.nan_max_grad_norm,
         max_restarts=args.max_restarts,
         max_length=args.max_length,
+        sequences=args.sequences,
+        patience=args.patience,
         mlm_probability=args.mlm_probability,
         freeze_fraction=args.freeze_fraction,
         seed=args.seed,
