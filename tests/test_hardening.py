@@ -19,35 +19,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from _cli import hidden_files, one_line_error, run_cli
 from test_data_download import _Server
 
 from vocabswap.atomic import MARKER, OutputError, atomic_dir, atomic_path, write_json
-from vocabswap.cli import main
 from vocabswap.errors import VocabswapError
 
 # --------------------------------------------------------------------------------------------------------
 # helpers
-
-
-def _cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
-    rc = main([str(a) for a in argv])
-    return rc, capsys.readouterr().err
-
-
-def _one_line_error(rc: int, err: str, *needles: str) -> str:
-    """The command failed with exit 2 and one `vocabswap CMD: error: ...` line naming ``needles``."""
-    assert rc == 2, err
-    assert "Traceback" not in err, err
-    lines = [x for x in err.splitlines() if x.startswith("vocabswap ")]
-    assert len(lines) == 1, err
-    for needle in needles:
-        assert needle in lines[0], (needle, lines[0])
-    return lines[0]
-
-
-def _leftovers(directory: Path) -> list[str]:
-    """Hidden temporaries (``.NAME.xxx.tmp``, ``.NAME.old``, probes) left in ``directory``."""
-    return sorted(p.name for p in directory.iterdir() if p.name.startswith("."))
 
 
 def _precious(root: Path) -> Path:
@@ -100,36 +79,36 @@ DUMMY = {  # arguments that are never read: the output check comes first
 def test_p1_out_refuses_a_directory_vocabswap_did_not_write(command, tmp_path: Path, capsys) -> None:
     precious = _precious(tmp_path / "precious")
     for extra in ([], ["--overwrite"]):  # --overwrite replaces vocabswap outputs only
-        rc, err = _cli([*DUMMY[command], "--out", precious, *extra], capsys)
-        _one_line_error(rc, err, str(precious), "did not write")
+        rc, err = run_cli([*DUMMY[command], "--out", precious, *extra], capsys)
+        one_line_error(rc, err, str(precious), "did not write")
         _intact(precious)
-    assert _leftovers(tmp_path) == []
+    assert hidden_files(tmp_path) == []
 
 
 @pytest.mark.parametrize("command", sorted(DUMMY))
 def test_p1_out_refuses_an_existing_file(command, tmp_path: Path, capsys) -> None:
     target = tmp_path / "notes.txt"
     target.write_text("mine\n", encoding="utf-8")
-    rc, err = _cli([*DUMMY[command], "--out", target, "--overwrite"], capsys)
-    _one_line_error(rc, err, str(target), "not a directory")
+    rc, err = run_cli([*DUMMY[command], "--out", target, "--overwrite"], capsys)
+    one_line_error(rc, err, str(target), "not a directory")
     assert target.read_text(encoding="utf-8") == "mine\n"
-    assert _leftovers(tmp_path) == []  # no .notes.txt.old any more
+    assert hidden_files(tmp_path) == []  # no .notes.txt.old any more
 
 
 def test_p1_overwrite_replaces_only_a_vocabswap_output(small_corpus: Path, tmp_path: Path, capsys) -> None:
     out = tmp_path / "tok"
     out.mkdir()  # an empty directory is fine (Snakemake or the user made it)
-    rc, err = _cli(_train_tokenizer(small_corpus, out), capsys)
+    rc, err = run_cli(_train_tokenizer(small_corpus, out), capsys)
     assert rc == 0, err
     assert (out / MARKER).is_file()
     first = (out / "tokenizer.json").read_bytes()
-    rc, err = _cli(_train_tokenizer(small_corpus, out), capsys)
-    _one_line_error(rc, err, str(out), "--overwrite")
+    rc, err = run_cli(_train_tokenizer(small_corpus, out), capsys)
+    one_line_error(rc, err, str(out), "--overwrite")
     (out / "tokenizer.json").write_bytes(b"edited")
-    rc, err = _cli(_train_tokenizer(small_corpus, out, "--overwrite"), capsys)
+    rc, err = run_cli(_train_tokenizer(small_corpus, out, "--overwrite"), capsys)
     assert rc == 0, err
     assert (out / "tokenizer.json").read_bytes() == first
-    assert _leftovers(tmp_path) == []
+    assert hidden_files(tmp_path) == []
 
 
 def test_p1_library_replaces_its_own_outputs_never_foreign_ones(small_corpus: Path, tmp_path: Path) -> None:
@@ -145,7 +124,7 @@ def test_p1_library_replaces_its_own_outputs_never_foreign_ones(small_corpus: Pa
     with pytest.raises(OutputError, match="did not write"), atomic_dir(precious) as tmp:
         (tmp / "x").write_text("y", encoding="utf-8")
     _intact(precious)
-    assert _leftovers(tmp_path) == []
+    assert hidden_files(tmp_path) == []
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -204,7 +183,7 @@ def test_p3_cli_output_is_readable_by_collaborators(
     small_corpus: Path, tmp_path: Path, capsys, umask022
 ) -> None:
     out = tmp_path / "tok"
-    rc, err = _cli(_train_tokenizer(small_corpus, out), capsys)
+    rc, err = run_cli(_train_tokenizer(small_corpus, out), capsys)
     assert rc == 0, err
     assert stat.S_IMODE(out.stat().st_mode) == 0o755
     modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in out.iterdir()}
@@ -418,11 +397,11 @@ def test_p8_damaged_safetensors_is_one_line(damage: str, small_corpus: Path, tmp
             damage
         ]
     )
-    rc, err = _cli(["base-model", base, "--out", tmp_path / "m"], capsys)
-    _one_line_error(rc, err, str(weights), "safetensors")
-    rc, err = _cli(_train_tokenizer(small_corpus, tmp_path / "tok"), capsys)
+    rc, err = run_cli(["base-model", base, "--out", tmp_path / "m"], capsys)
+    one_line_error(rc, err, str(weights), "safetensors")
+    rc, err = run_cli(_train_tokenizer(small_corpus, tmp_path / "tok"), capsys)
     assert rc == 0, err
-    rc, err = _cli(
+    rc, err = run_cli(
         [
             "init",
             "--base",
@@ -436,9 +415,9 @@ def test_p8_damaged_safetensors_is_one_line(damage: str, small_corpus: Path, tmp
         ],
         capsys,
     )
-    _one_line_error(rc, err, str(weights), "safetensors")
+    one_line_error(rc, err, str(weights), "safetensors")
     assert not (tmp_path / "m").exists() and not (tmp_path / "i").exists()
-    assert _leftovers(tmp_path) == []
+    assert hidden_files(tmp_path) == []
 
 
 def test_p8_base_model_hidden_size_mismatch(tmp_path: Path, capsys) -> None:
@@ -446,13 +425,13 @@ def test_p8_base_model_hidden_size_mismatch(tmp_path: Path, capsys) -> None:
     config = json.loads((base / "config.json").read_text(encoding="utf-8"))
     config["hidden_size"] = 64
     (base / "config.json").write_text(json.dumps(config), encoding="utf-8")
-    rc, err = _cli(["base-model", base, "--out", tmp_path / "m"], capsys)
-    _one_line_error(rc, err, str(base), "hidden-size mismatch", "64", "32")
-    assert _leftovers(tmp_path) == [] and not (tmp_path / "m").exists()
+    rc, err = run_cli(["base-model", base, "--out", tmp_path / "m"], capsys)
+    one_line_error(rc, err, str(base), "hidden-size mismatch", "64", "32")
+    assert hidden_files(tmp_path) == [] and not (tmp_path / "m").exists()
 
 
 def test_p8_absurd_vocab_size(small_corpus: Path, tmp_path: Path, capsys) -> None:
-    rc, err = _cli(
+    rc, err = run_cli(
         [
             "train-tokenizer",
             "--corpus",
@@ -464,8 +443,8 @@ def test_p8_absurd_vocab_size(small_corpus: Path, tmp_path: Path, capsys) -> Non
         ],
         capsys,
     )
-    _one_line_error(rc, err, "100000000000", "too large")
-    assert _leftovers(tmp_path) == [] and not (tmp_path / "t").exists()
+    one_line_error(rc, err, "100000000000", "too large")
+    assert hidden_files(tmp_path) == [] and not (tmp_path / "t").exists()
 
 
 @pytest.mark.parametrize("out", [".", "..", "sub/.."])
@@ -474,10 +453,10 @@ def test_p8_out_is_the_current_directory(
 ) -> None:
     work = _precious(tmp_path / "work")
     monkeypatch.chdir(work)
-    rc, err = _cli(_train_tokenizer(small_corpus, Path(out), "--overwrite"), capsys)
-    _one_line_error(rc, err)
+    rc, err = run_cli(_train_tokenizer(small_corpus, Path(out), "--overwrite"), capsys)
+    one_line_error(rc, err)
     _intact(work)
-    assert _leftovers(work) == [] and _leftovers(tmp_path) == []
+    assert hidden_files(work) == [] and hidden_files(tmp_path) == []
 
 
 def test_p8_unwritable_output_fails_before_any_work(small_corpus: Path, tmp_path: Path, capsys) -> None:
@@ -502,10 +481,10 @@ def test_p8_unwritable_output_fails_before_any_work(small_corpus: Path, tmp_path
             blocker / "r.json",
         ],
     ):
-        rc, err = _cli(argv, capsys)
-        _one_line_error(rc, err, str(blocker))
+        rc, err = run_cli(argv, capsys)
+        one_line_error(rc, err, str(blocker))
     assert time.perf_counter() - started < 5  # refused up front, not after training
-    assert _leftovers(tmp_path) == []
+    assert hidden_files(tmp_path) == []
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root writes into a read-only directory")
@@ -514,10 +493,10 @@ def test_p8_read_only_parent_fails_before_any_work(small_corpus: Path, tmp_path:
     parent.mkdir()
     parent.chmod(0o555)
     try:
-        rc, err = _cli(_train_tokenizer(small_corpus, parent / "tok"), capsys)
+        rc, err = run_cli(_train_tokenizer(small_corpus, parent / "tok"), capsys)
     finally:
         parent.chmod(0o755)
-    _one_line_error(rc, err, str(parent), "cannot write")
+    one_line_error(rc, err, str(parent), "cannot write")
     assert list(parent.iterdir()) == []
 
 
@@ -528,10 +507,10 @@ def test_p8_file_output_that_is_a_directory(small_corpus: Path, tmp_path: Path, 
         ["finetune", "--model", "m", "--task", "pos", "--data", "d", "--seed", "1", "--out", target],
         ["sample", "--lines", "3", f"he={small_corpus}", "--out", target],
     ):
-        rc, err = _cli(argv, capsys)
-        _one_line_error(rc, err, str(target), "is a directory")
+        rc, err = run_cli(argv, capsys)
+        one_line_error(rc, err, str(target), "is a directory")
         _intact(target)
-    assert _leftovers(tmp_path) == []
+    assert hidden_files(tmp_path) == []
 
 
 def test_p8_input_that_is_a_directory_or_a_symlink_loop(tmp_path: Path, capsys) -> None:
@@ -560,8 +539,8 @@ def test_p8_input_that_is_a_directory_or_a_symlink_loop(tmp_path: Path, capsys) 
                 tmp_path / "m",
             ],
         ):
-            rc, err = _cli(argv, capsys)
-            _one_line_error(rc, err, str(path), why)
+            rc, err = run_cli(argv, capsys)
+            one_line_error(rc, err, str(path), why)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["folder", "loop.txt", "t.txt"]
 
 
@@ -573,8 +552,9 @@ def test_p8_os_errors_reach_the_user_as_one_line(tmp_path: Path, capsys, monkeyp
         raise PermissionError(13, "Permission denied", str(tmp_path / "somewhere"))
 
     monkeypatch.setattr(vocabswap.tokenizer, "train_tokenizer", broken)
-    rc, err = _cli(["train-tokenizer", "--corpus", "c", "--vocab-size", "8", "--out", tmp_path / "t"], capsys)
-    _one_line_error(rc, err, str(tmp_path / "somewhere"), "Permission denied")
+    argv = ["train-tokenizer", "--corpus", "c", "--vocab-size", "8", "--out", tmp_path / "t"]
+    rc, err = run_cli(argv, capsys)
+    one_line_error(rc, err, str(tmp_path / "somewhere"), "Permission denied")
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -618,8 +598,8 @@ def test_p9_mlm_probability_is_checked_before_packing(value: str, tmp_path: Path
     train = tmp_path / "t.txt"
     train.write_text("שלום\n", encoding="utf-8")
     argv = ["lapt", "--model", tmp_path, "--train", train, "--dev", train, "--regime", "full"]
-    rc, err = _cli([*argv, "--out", tmp_path / "m", "--mlm-probability", value], capsys)
-    _one_line_error(rc, err, "--mlm-probability", value)
+    rc, err = run_cli([*argv, "--out", tmp_path / "m", "--mlm-probability", value], capsys)
+    one_line_error(rc, err, "--mlm-probability", value)
     assert not (tmp_path / "m.state").exists() and not (tmp_path / "m").exists()
 
 
@@ -630,11 +610,11 @@ def test_p9_ner_tags_must_be_bio(tmp_path: Path, capsys) -> None:
         (data / f"{split}.tsv").write_text("דני\tB-PER\nכהן\tI-PER\n\n", encoding="utf-8")
     (data / "dev.tsv").write_text("דני\tB-PER\nהלך\txyz\n\n", encoding="utf-8")
     argv = ["finetune", "--model", tmp_path / "no-model", "--task", "ner", "--data", data, "--seed", "1"]
-    rc, err = _cli([*argv, "--out", tmp_path / "r.json"], capsys)
-    _one_line_error(rc, err, str(data / "dev.tsv"), "xyz", "BIO")
+    rc, err = run_cli([*argv, "--out", tmp_path / "r.json"], capsys)
+    one_line_error(rc, err, str(data / "dev.tsv"), "xyz", "BIO")
     (data / "dev.tsv").write_text("דני\tO\nהלך\tI-PER\n\n", encoding="utf-8")  # I- that continues nothing
-    rc, err = _cli([*argv, "--out", tmp_path / "r.json"], capsys)
-    _one_line_error(rc, err, str(data / "dev.tsv"), "I-PER")
+    rc, err = run_cli([*argv, "--out", tmp_path / "r.json"], capsys)
+    one_line_error(rc, err, str(data / "dev.tsv"), "I-PER")
 
 
 def test_p9_empty_ud_train_file_is_an_error(tmp_path: Path) -> None:
@@ -676,10 +656,10 @@ def test_p9_nul_bytes_are_dropped_and_counted_in_tokenizer_training(
 def test_p10_tiny_corpus_names_both_limits(tmp_path: Path, capsys) -> None:
     corpus = tmp_path / "one.txt"
     corpus.write_text("a\n", encoding="utf-8")
-    rc, err = _cli(
+    rc, err = run_cli(
         ["train-tokenizer", "--corpus", corpus, "--vocab-size", "8", "--out", tmp_path / "t"], capsys
     )
-    line = _one_line_error(rc, err, str(corpus), "at most", "minimum vocabulary size of 8")
+    line = one_line_error(rc, err, str(corpus), "at most", "minimum vocabulary size of 8")
     assert "INTERNAL" not in line
 
 
@@ -692,17 +672,17 @@ def test_p10_overlong_lines_are_dropped_and_said(small_corpus: Path, tmp_path: P
         line = line + " " + line
     corpus = tmp_path / "one-line.txt"
     corpus.write_text(line + "\n", encoding="utf-8")
-    rc, err = _cli(
+    rc, err = run_cli(
         ["train-tokenizer", "--corpus", corpus, "--vocab-size", "300", "--out", tmp_path / "t"], capsys
     )
-    msg = _one_line_error(
+    msg = one_line_error(
         rc, err, str(corpus), "1 lines longer than SentencePiece's maximum", str(MAX_SENTENCE_BYTES)
     )
     assert "INTERNAL" not in msg
     # with ordinary lines beside it, the long one is dropped, counted, and training goes on
     mixed = tmp_path / "mixed.txt"
     mixed.write_text(small_corpus.read_text(encoding="utf-8") + line + "\n", encoding="utf-8")
-    rc, err = _cli(
+    rc, err = run_cli(
         ["train-tokenizer", "--corpus", mixed, "--vocab-size", "300", "--out", tmp_path / "t"], capsys
     )
     assert rc == 0, err
@@ -738,10 +718,10 @@ def test_p8_non_utf8_fasttext_vectors_name_file_and_line(
     """A Latin-1 `.vec` for FOCUS: one line naming the file and the line of the first bad byte."""
     vec = tmp_path / "aux.vec"
     vec.write_bytes(b"2 3\nok 0.1 0.2 0.3\n\xe9t\xe9 0.4 0.5 0.6\n")
-    rc, err = _cli(_train_tokenizer(small_corpus, tmp_path / "tok"), capsys)
+    rc, err = run_cli(_train_tokenizer(small_corpus, tmp_path / "tok"), capsys)
     assert rc == 0, err
     argv = ["init", "--base", base_model_enpt, "--tokenizer", tmp_path / "tok", "--method", "focus+ident",
             "--fasttext-model", vec, "--out", tmp_path / "i"]  # fmt: skip
-    rc, err = _cli(argv, capsys)
-    _one_line_error(rc, err, f"{vec}:3:", "not UTF-8 (byte 0xe9)")
-    assert not (tmp_path / "i").exists() and _leftovers(tmp_path) == []
+    rc, err = run_cli(argv, capsys)
+    one_line_error(rc, err, f"{vec}:3:", "not UTF-8 (byte 0xe9)")
+    assert not (tmp_path / "i").exists() and hidden_files(tmp_path) == []

@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 
 import pytest
+from _cli import hidden_files, one_line_error
 from _training import small_target_model, split_text
 
 from vocabswap.cli import main
@@ -32,19 +33,6 @@ def _digest(directory: Path) -> str:
     return h.hexdigest()
 
 
-def _one_line(rc: int, err: str, *needles: str) -> None:
-    assert rc == 2, err
-    assert "Traceback" not in err, err
-    lines = [x for x in err.splitlines() if x.startswith("vocabswap ")]
-    assert len(lines) == 1, err
-    for needle in needles:
-        assert needle in lines[0], (needle, lines[0])
-
-
-def _hidden(directory: Path) -> list[str]:
-    return sorted(p.name for p in directory.iterdir() if p.name.startswith("."))
-
-
 def test_enospc_during_init_keeps_the_previous_output(
     base_model_enpt: Path, he_tokenizer: Path, tmp_path: Path, capsys, monkeypatch
 ) -> None:
@@ -63,9 +51,9 @@ def test_enospc_during_init_keeps_the_previous_output(
     monkeypatch.setattr(mu, "safe_save_file", full_disk)
     capsys.readouterr()
     rc = main([*argv, "--seed", "2", "--out", str(out), "--overwrite"])
-    _one_line(rc, capsys.readouterr().err, "No space left on device", "model.safetensors")
+    one_line_error(rc, capsys.readouterr().err, "No space left on device", "model.safetensors")
     assert _digest(out) == before  # the earlier output is untouched
-    assert _hidden(tmp_path) == []  # no temporary directory, no .old
+    assert hidden_files(tmp_path) == []  # no temporary directory, no .old
     monkeypatch.setattr(mu, "safe_save_file", original)
     fresh = tmp_path / "fresh"
     rc = main([*argv, "--seed", "2", "--out", str(fresh)])
@@ -110,9 +98,9 @@ def test_enospc_during_a_lapt_checkpoint_keeps_the_previous_one(
 
     monkeypatch.setattr(torch, "save", full_disk)
     rc = main(argv)
-    _one_line(rc, capsys.readouterr().err, "No space left on device", "optimizer.pt")
+    one_line_error(rc, capsys.readouterr().err, "No space left on device", "optimizer.pt")
     assert not out.exists()
-    assert _hidden(tmp_path) == [] and _hidden(state) == []
+    assert hidden_files(tmp_path) == [] and hidden_files(state) == []
     saved = json.loads((state / "checkpoint" / "trainer_state.json").read_text(encoding="utf-8"))
     assert saved["step"] == 0  # the step-0 checkpoint survived whole
 
@@ -123,4 +111,4 @@ def test_enospc_during_a_lapt_checkpoint_keeps_the_previous_one(
     assert any(r.get("event") == "resumed" and r["step"] == 0 for r in log)
     assert json.loads((out / "lapt_log.json").read_text(encoding="utf-8"))["steps"] == 4
     assert sorted(p.name for p in state.iterdir()) == ["notes.txt"]  # only vocabswap's files went
-    assert _hidden(tmp_path) == []
+    assert hidden_files(tmp_path) == []
