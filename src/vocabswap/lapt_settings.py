@@ -13,19 +13,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from vocabswap.config import ConfigError, deep_merge
-from vocabswap.registry import FULL_VOCAB, UnknownMethodError, canonical_name
+from vocabswap.config import ConfigError, canonical_method, deep_merge
+from vocabswap.registry import FULL_VOCAB
 
 OVERRIDES_KEY = "lapt_overrides"
 
 
 def _canonical(method: str, key: str) -> str:
-    if method == FULL_VOCAB:
-        return method
-    try:
-        return canonical_name(method)
-    except UnknownMethodError as err:
-        raise ConfigError(f"config: {key}: {err}") from None
+    return method if method == FULL_VOCAB else canonical_method(method, key)
 
 
 def _rule_methods(rule: Mapping[str, Any], where: str) -> list[str] | None:
