@@ -5,6 +5,7 @@ from vocabswap.config import BASE_VOCAB, FULL_VOCAB, Grid
 from vocabswap.data.packaged import packaged_vocab_bound
 from vocabswap.data.sampling import plan_sampling
 from vocabswap.lapt_settings import lapt_settings
+from vocabswap.registry import uses_focus
 
 GRID = Grid(config)
 # A size above what a packaged corpus supports fails here, before any job (others at their tokenizer job).
@@ -130,7 +131,7 @@ def init_inputs(wildcards):
         "base": BASE_MODEL,
         "tokenizer": TOKENIZER.format(target=wildcards.target, size=wildcards.size),
     }
-    if "focus" in wildcards.method.split("+"):
+    if uses_focus(wildcards.method):
         inputs["aux"] = AUX.format(target=wildcards.target, size=wildcards.size)
     return inputs
 
@@ -151,7 +152,7 @@ def lapt_shape(wildcards):
 def init_settings(wildcards):
     """The init slice of one method: FOCUS settings only where the method uses FOCUS."""
     settings = GRID.section("init", target=wildcards.target)
-    if "focus" not in wildcards.method.split("+"):
+    if not uses_focus(wildcards.method):
         del settings["focus"]
     settings["seed"] = config["init_seed"]
     settings["paper_compat"] = config["paper_compat"]
