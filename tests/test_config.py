@@ -15,6 +15,7 @@ from vocabswap.config import ConfigError, Grid, load_config, load_schema, valida
 ROOT = Path(__file__).resolve().parents[1]
 PAPER = ROOT / "config" / "paper.yaml"
 DEMO = ROOT / "config" / "config.yaml"
+SHOWCASE = ROOT / "config" / "showcase.yaml"
 
 
 def raw(path: Path) -> dict:
@@ -47,7 +48,7 @@ def test_schema_defaults_equal_paper_yaml():
 
 
 def test_demo_and_paper_configs_validate():
-    for path in (DEMO, PAPER):
+    for path in (DEMO, PAPER, SHOWCASE):
         config = load_config(path)
         assert Grid(config).all_cells()
 
@@ -126,6 +127,25 @@ def test_unknown_top_level_key():
 def test_methods_are_order_free():
     config = validate_config(bad(raw(DEMO), "methods", ["ident+posn+script"]))
     assert config["methods"] == ["script+posn+ident"]
+
+
+def test_a_task_can_be_fine_tuned_on_some_rows_only():
+    """An eval set's `methods`/`regimes` pick the LAPT models its task runs on; off the shelf always runs."""
+    config = validate_config(
+        bad(bad(raw(DEMO), "languages.he.eval.ner.methods", ["ident+script", "fullvocab"]),
+            "languages.he.eval.ner.regimes", ["full"])
+    )  # fmt: skip
+    assert config["languages"]["he"]["eval"]["ner"]["methods"] == ["script+ident", "fullvocab"]
+    ner = {(c.target, c.regime, c.method) for c in Grid(config).all_cells() if c.task == "ner"}
+    assert ner == {("offtheshelf", "", ""), ("he", "full", "script+ident"), ("he", "full", "fullvocab")}
+    pos = [c for c in Grid(config).all_cells() if c.task == "pos"]
+    assert len(pos) == len(config["seeds"]) * (1 + 1 + 2 * len(config["methods"]))
+
+
+def test_a_bad_method_in_a_task_row_selection_names_its_key():
+    expected = r"config: languages\.he\.eval\.ner\.methods\[1\]: unknown method 'mean\+script'"
+    with pytest.raises(ConfigError, match=expected):
+        validate_config(bad(raw(DEMO), "languages.he.eval.ner.methods", ["random", "mean+script"]))
 
 
 @pytest.mark.workflow

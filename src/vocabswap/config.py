@@ -110,6 +110,7 @@ def _check_references(config: dict[str, Any]) -> None:
             target["methods"] = [
                 canonical_method(m, f"targets.{name}.methods[{i}]") for i, m in enumerate(target["methods"])
             ]
+    _check_task_rows(config)
     in_experiment: set[str] = set()
     for name, exp in config["experiments"].items():
         seen: dict[str, str] = {}
@@ -129,6 +130,19 @@ def _check_references(config: dict[str, Any]) -> None:
     orphans = sorted(set(config["targets"]) - in_experiment)
     if orphans:
         raise ConfigError(f"config: targets.{orphans[0]}: not in any experiment, so no table would show it")
+
+
+def _check_task_rows(config: dict[str, Any]) -> None:
+    """Canonicalise each evaluation set's `methods` (the row selection of its task): a method name or
+    `fullvocab`, naming the key of a bad one."""
+    for lang, spec in config["languages"].items():
+        for task, eval_set in spec["eval"].items():
+            if "methods" in eval_set:
+                key = f"languages.{lang}.eval.{task}.methods"
+                eval_set["methods"] = [
+                    m if m == FULL_VOCAB else canonical_method(m, f"{key}[{i}]")
+                    for i, m in enumerate(eval_set["methods"])
+                ]
 
 
 def _check_source_names(config: Mapping[str, Any]) -> None:
@@ -314,8 +328,14 @@ class Grid:
             for size, regime, method in self.lapt_models(target, experiment)
             for lang in self.target_languages(target)
             for task in self.tasks(lang)
+            if self.fine_tunes(lang, task, regime, method)
             for seed in seeds
         ]
+
+    def fine_tunes(self, lang: str, task: str, regime: str, method: str) -> bool:
+        """Whether `task` of `lang` is fine-tuned on this LAPT model (its eval set's `methods`/`regimes`)."""
+        eval_set = self.config["languages"][lang]["eval"][task]
+        return method in eval_set.get("methods", [method]) and regime in eval_set.get("regimes", [regime])
 
     def all_cells(self) -> list[Cell]:
         return self.cells(None) + [c for t in self.targets for c in self.cells(t)]
