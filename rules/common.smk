@@ -67,10 +67,10 @@ def corpus_source(wildcards):
 
 
 def eval_settings(wildcards):
-    return {
-        **config["languages"][wildcards.lang]["eval"][wildcards.task],
-        **config["eval_data"],
-    }
+    """The evaluation set's data settings; its `methods`/`regimes` pick fine-tuning runs, not data."""
+    eval_set = config["languages"][wildcards.lang]["eval"][wildcards.task]
+    data = {k: v for k, v in eval_set.items() if k not in ("methods", "regimes")}
+    return {**data, **config["eval_data"]}
 
 
 def sample_inputs(wildcards):
