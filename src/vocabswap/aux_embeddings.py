@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from vocabswap.data.lines import text_lines
 from vocabswap.errors import InputError, VocabswapError
 
 if TYPE_CHECKING:
@@ -53,22 +54,11 @@ def read_corpus_lines(path: str | Path) -> Iterator[str]:
     path = Path(path)
     if not path.is_file():
         raise VocabswapError(f"auxiliary corpus {path} does not exist")
-    n = 0
-    with open(path, "rb") as handle:
-        for lineno, raw in enumerate(handle, 1):
-            try:
-                line = raw.decode("utf-8").rstrip("\r\n")
-            except UnicodeDecodeError as err:
-                raise InputError(
-                    path,
-                    lineno,
-                    f"not UTF-8 ({err.reason} at byte {err.start}); re-encode the auxiliary corpus as UTF-8",
-                ) from err
-            if line.strip():
-                n += 1
-                yield line
-    if n == 0:
-        raise InputError(path, None, "the auxiliary corpus is empty; FOCUS needs target-language text")
+    yield from text_lines(
+        path,
+        invalid="not UTF-8 ({reason} at byte {start}); re-encode the auxiliary corpus as UTF-8",
+        empty="the auxiliary corpus is empty; FOCUS needs target-language text",
+    )
 
 
 def check_corpus(path: str | Path) -> int:

@@ -32,7 +32,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from vocabswap.errors import InputError, VocabswapError
+from vocabswap.data.lines import text_lines
+from vocabswap.errors import VocabswapError
 
 IGNORE_INDEX = -100
 
@@ -66,22 +67,12 @@ def iter_lines(path: str | Path) -> Iterator[str]:
     path = Path(path)
     if not path.is_file():
         raise VocabswapError(f"{path}: no such file")
-    n = 0
-    with open(path, "rb") as handle:
-        for lineno, raw in enumerate(handle, 1):
-            try:
-                line = raw.decode("utf-8").strip()
-            except UnicodeDecodeError as err:
-                raise InputError(
-                    path, lineno, "not valid UTF-8; clean the corpus first (vocabswap clean)"
-                ) from err
-            if line:
-                n += 1
-                yield line
-    if n == 0:
-        raise InputError(
-            path, None, "the file has no non-blank line; LAPT needs text to train and evaluate on"
-        )
+    yield from text_lines(
+        path,
+        strip=True,
+        invalid="not valid UTF-8; clean the corpus first (vocabswap clean)",
+        empty="the file has no non-blank line; LAPT needs text to train and evaluate on",
+    )
 
 
 def read_lines(path: str | Path) -> list[str]:

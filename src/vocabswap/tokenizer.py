@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from vocabswap.atomic import atomic_dir
+from vocabswap.data.lines import text_lines
 from vocabswap.errors import VocabswapError, input_file_problem
 
 if TYPE_CHECKING:
@@ -183,36 +184,23 @@ def _check_corpora(corpora: Sequence[Path]) -> int:
         problem = input_file_problem(path)
         if problem:
             raise VocabswapError(f"corpus file {path} {problem}")
-        has_text = False
-        with open(path, "rb") as handle:
-            for lineno, raw in enumerate(handle, 1):
-                try:
-                    line = raw.decode("utf-8")
-                except UnicodeDecodeError as err:
-                    raise VocabswapError(
-                        f"{path}:{lineno}: not UTF-8 ({err.reason} at byte {err.start}); re-encode the corpus"
-                    ) from err
-                has_text = has_text or bool(line.strip())
-        if not has_text:
+        lines = text_lines(path, invalid="not UTF-8 ({reason} at byte {start}); re-encode the corpus")
+        if sum(1 for _ in lines) == 0:  # reads every line: each must decode
             raise VocabswapError(f"corpus file {path} is empty (no non-blank line)")
         total += path.stat().st_size
     return total
 
 
-def _iter_lines(corpora: Sequence[Path], dropped: dict[str, int]) -> Iterator[str]:
+def _training_lines(corpora: Sequence[Path], dropped: dict[str, int]) -> Iterator[str]:
     """Non-blank lines; lines with NUL or over ``MAX_SENTENCE_BYTES`` are dropped and counted."""
     for path in corpora:
-        with open(path, encoding="utf-8") as handle:
-            for line in handle:
-                line = line.rstrip("\n")
-                if not line.strip():
-                    continue
-                if "\0" in line:
-                    dropped["nul"] += 1
-                elif len(line.encode("utf-8")) > MAX_SENTENCE_BYTES:
-                    dropped["too_long"] += 1
-                else:
-                    yield line
+        for line in text_lines(path, split_cr=True):
+            if "\0" in line:
+                dropped["nul"] += 1
+            elif len(line.encode("utf-8")) > MAX_SENTENCE_BYTES:
+                dropped["too_long"] += 1
+            else:
+                yield line
 
 
 def _write_training_text(
@@ -230,7 +218,7 @@ def _write_training_text(
     n = 0
     dropped = {"nul": 0, "too_long": 0}
     with open(dest, "w", encoding="utf-8") as out:
-        for line in _iter_lines(corpora, dropped):
+        for line in _training_lines(corpora, dropped):
             if keep < 1.0 and rng.random() >= keep:
                 continue
             out.write(line + "\n")

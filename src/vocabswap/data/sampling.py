@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from vocabswap.atomic import atomic_path, write_json
+from vocabswap.data.lines import byte_lines
 from vocabswap.errors import InputError, VocabswapError
 
 log = logging.getLogger(__name__)
@@ -63,22 +64,9 @@ def sampling_probabilities(counts: Mapping[str, int], alpha: float) -> dict[str,
     return dict(zip(counts, q.tolist(), strict=True))
 
 
-def _iter_lines(path: Path, cap_bytes: int | None):
-    """Non-empty lines (bytes, without the newline) of ``path`` up to ``cap_bytes`` (whole lines only)."""
-    read = 0
-    with open(path, "rb") as f:
-        for line in f:
-            read += len(line)
-            if cap_bytes is not None and read > cap_bytes:
-                return
-            line = line.rstrip(b"\r\n")
-            if line:
-                yield line
-
-
 def count_lines(path: str | Path, cap_bytes: int | None = None) -> int:
     """Number of non-empty lines within the first ``cap_bytes`` bytes (streaming)."""
-    return sum(1 for _ in _iter_lines(Path(path), cap_bytes))
+    return sum(1 for _ in byte_lines(Path(path), cap_bytes))
 
 
 def input_stats(inputs: Mapping[str, str | Path], cap_bytes: int | None = None) -> dict[str, InputStats]:
@@ -93,7 +81,7 @@ def input_stats(inputs: Mapping[str, str | Path], cap_bytes: int | None = None) 
         if not path.is_file():
             raise InputError(path, None, f"input corpus of {lang} not found")
         lines = size = sq = 0
-        for line in _iter_lines(path, cap_bytes):
+        for line in byte_lines(path, cap_bytes):
             lines, size, sq = lines + 1, size + len(line) + 1, sq + (len(line) + 1) ** 2
         if lines == 0:
             raise InputError(path, None, f"input corpus of {lang} has no lines")
@@ -112,7 +100,7 @@ def _write_drawn(stats: Mapping[str, InputStats], k: np.ndarray, dest: Path, rng
             picks = np.sort(rng.integers(0, st.lines, size=int(k[li])))
             j = 0
             if len(picks):
-                for idx, line in enumerate(_iter_lines(st.path, cap_bytes)):
+                for idx, line in enumerate(byte_lines(st.path, cap_bytes)):
                     while j < len(picks) and picks[j] == idx:
                         w.write(line + b"\n")
                         pos += len(line) + 1
