@@ -18,7 +18,7 @@ import numpy as np
 
 from vocabswap.atomic import atomic_dir
 from vocabswap.e5s1 import E5S1, read_e5s1
-from vocabswap.errors import VocabswapError
+from vocabswap.errors import VocabswapError, first_line
 
 log = logging.getLogger(__name__)
 
@@ -83,9 +83,9 @@ def _copy_hf_model(source: str, dest: Path, *, what: str) -> None:
     try:
         config = AutoConfig.from_pretrained(source)
     except OSError as err:
-        raise VocabswapError(f"cannot load {what}: {_first_line(err)}") from err
+        raise VocabswapError(f"cannot load {what}: {first_line(err)}") from err
     except ValueError as err:
-        raise VocabswapError(f"{what} is not a Hugging Face model: {_first_line(err)}") from err
+        raise VocabswapError(f"{what} is not a Hugging Face model: {first_line(err)}") from err
     if Path(source).is_dir():  # a damaged weights file or a hidden size other than config.json's: one line
         from vocabswap.surgery import check_checkpoint_width
 
@@ -94,22 +94,17 @@ def _copy_hf_model(source: str, dest: Path, *, what: str) -> None:
         model = AutoModelForMaskedLM.from_pretrained(source)
     except ValueError as err:
         raise VocabswapError(
-            f"{what} is not a masked language model (model_type {config.model_type!r}): {_first_line(err)}"
+            f"{what} is not a masked language model (model_type {config.model_type!r}): {first_line(err)}"
         ) from err
     except OSError as err:
-        raise VocabswapError(f"cannot load the weights of {what}: {_first_line(err)}") from err
+        raise VocabswapError(f"cannot load the weights of {what}: {first_line(err)}") from err
     try:
         tokenizer = AutoTokenizer.from_pretrained(source)
     except (OSError, ValueError) as err:
-        raise VocabswapError(f"cannot load the tokenizer of {what}: {_first_line(err)}") from err
+        raise VocabswapError(f"cannot load the tokenizer of {what}: {first_line(err)}") from err
     model.save_pretrained(str(dest))
     tokenizer.save_pretrained(str(dest))
     _write_manifest(dest, {"source": source, "kind": "huggingface"})
-
-
-def _first_line(err: BaseException) -> str:
-    text = str(err).strip()
-    return text.splitlines()[0] if text else type(err).__name__
 
 
 def _write_manifest(dest: Path, fields: dict) -> None:

@@ -22,6 +22,12 @@ class InputError(VocabswapError):
         super().__init__(f"{where}: {message}")
 
 
+def first_line(err: BaseException | str) -> str:
+    """The first line of an error's text (a traceback-like message kept to one line), else its type name."""
+    lines = str(err).strip().splitlines()
+    return lines[0] if lines else type(err).__name__
+
+
 MISSING = "does not exist"
 
 

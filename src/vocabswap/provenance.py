@@ -19,18 +19,10 @@ from typing import Any
 
 from vocabswap import __version__
 from vocabswap.atomic import write_json
+from vocabswap.checksums import file_sha256
 from vocabswap.data.download import redact_urls
 
 PROVENANCE_FILE = "provenance.json"
-_CHUNK = 1 << 20
-
-
-def file_sha256(path: str | Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def dir_sha256(path: str | Path) -> str:

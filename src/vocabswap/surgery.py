@@ -13,15 +13,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from vocabswap.errors import VocabswapError
+from vocabswap.errors import VocabswapError, first_line
 
 if TYPE_CHECKING:
     from transformers import PreTrainedModel, PreTrainedTokenizerBase
-
-
-def _first_line(err: BaseException) -> str:
-    text = str(err).strip().splitlines()
-    return text[0] if text else type(err).__name__
 
 
 def load_base(base_dir: str | Path) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
@@ -37,7 +32,7 @@ def load_base(base_dir: str | Path) -> tuple[PreTrainedModel, PreTrainedTokenize
     try:
         config = AutoConfig.from_pretrained(str(base_dir))
     except Exception as err:
-        raise VocabswapError(f"cannot read the base model config in {base_dir}: {_first_line(err)}") from err
+        raise VocabswapError(f"cannot read the base model config in {base_dir}: {first_line(err)}") from err
     architectures = getattr(config, "architectures", None) or []
     if architectures and not any(a.endswith("ForMaskedLM") for a in architectures):
         raise VocabswapError(
@@ -50,9 +45,9 @@ def load_base(base_dir: str | Path) -> tuple[PreTrainedModel, PreTrainedTokenize
             str(base_dir), output_loading_info=True, dtype="float32"
         )
     except ValueError as err:
-        raise VocabswapError(f"base model {base_dir} is not a masked LM: {_first_line(err)}") from err
+        raise VocabswapError(f"base model {base_dir} is not a masked LM: {first_line(err)}") from err
     except RuntimeError as err:
-        msg = _first_line(err)
+        msg = first_line(err)
         if "size mismatch" in str(err) or "mismatched_sizes" in str(err):
             raise VocabswapError(
                 f"base model {base_dir}: hidden-size mismatch between config.json "
@@ -60,7 +55,7 @@ def load_base(base_dir: str | Path) -> tuple[PreTrainedModel, PreTrainedTokenize
             ) from err
         raise VocabswapError(f"cannot load the base model in {base_dir}: {msg}") from err
     except OSError as err:
-        raise VocabswapError(f"cannot load the base model in {base_dir}: {_first_line(err)}") from err
+        raise VocabswapError(f"cannot load the base model in {base_dir}: {first_line(err)}") from err
     missing_head = [k for k in info.get("missing_keys", []) if k.startswith("lm_head.")]
     mismatched = info.get("mismatched_keys", [])
     if mismatched:
@@ -78,7 +73,7 @@ def load_base(base_dir: str | Path) -> tuple[PreTrainedModel, PreTrainedTokenize
         tokenizer = AutoTokenizer.from_pretrained(str(base_dir))
     except Exception as err:
         raise VocabswapError(
-            f"cannot load the base model's tokenizer in {base_dir}: {_first_line(err)}"
+            f"cannot load the base model's tokenizer in {base_dir}: {first_line(err)}"
         ) from err
     return model, tokenizer
 
@@ -93,7 +88,7 @@ def check_checkpoint_width(base_dir: Path, hidden: int) -> None:
             width, key = _embedding_width(safe_open, path)
         except Exception as err:  # safetensors raises its own SafetensorError (or OSError) for a bad file
             raise VocabswapError(
-                f"{path}: not a readable safetensors file (truncated or damaged?): {_first_line(err)}"
+                f"{path}: not a readable safetensors file (truncated or damaged?): {first_line(err)}"
             ) from err
         if width is not None and width != hidden:
             raise VocabswapError(

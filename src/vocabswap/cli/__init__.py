@@ -15,7 +15,7 @@ import sys
 from collections.abc import Sequence
 
 from vocabswap import __version__
-from vocabswap.errors import VocabswapError
+from vocabswap.errors import VocabswapError, first_line
 
 # Order is the order of `vocabswap --help`.
 SUBCOMMANDS = (
@@ -63,28 +63,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as err:  # a file-system failure the library did not foresee: still one line
         return _fail(args.command, os_error_message(err))
     except _boundary_errors() as err:
-        return _fail(args.command, f"{type(err).__name__}: {_first_line(err)}")
+        return _fail(args.command, f"{type(err).__name__}: {first_line(err)}")
     return 0
 
 
 def _fail(command: str, message: str) -> int:
-    print(f"vocabswap {command}: error: {_first_line(message)}", file=sys.stderr)
+    print(f"vocabswap {command}: error: {first_line(message)}", file=sys.stderr)
     return 2
-
-
-def _first_line(err: BaseException | str) -> str:
-    lines = str(err).strip().splitlines()
-    return lines[0] if lines else type(err).__name__
 
 
 def os_error_message(err: OSError) -> str:
     """``PATH: reason`` for an OSError (both paths for a rename), or its text when it names no path."""
     if err.filename is None:
-        return _first_line(err)
+        return first_line(err)
     where = os.fspath(err.filename)
     if err.filename2 is not None:
         where += f" -> {os.fspath(err.filename2)}"
-    return f"{where}: {err.strerror or _first_line(err)}"
+    return f"{where}: {err.strerror or first_line(err)}"
 
 
 def _boundary_errors() -> tuple[type[BaseException], ...]:

@@ -9,7 +9,6 @@ leaves at most the ``.part`` file (to resume from); a checksum mismatch deletes 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -21,10 +20,10 @@ from pathlib import Path
 from typing import Any
 
 from vocabswap.atomic import write_json
+from vocabswap.checksums import file_sha256
 from vocabswap.errors import VocabswapError
 
 log = logging.getLogger(__name__)
-_BLOCK = 1 << 20
 
 
 class DownloadError(VocabswapError):
@@ -76,14 +75,6 @@ def check_scheme(url: str) -> None:
             f"{redact_url(url)}: unsupported URL scheme {scheme or '(none)'!r}; downloads need "
             f"{' or '.join(s + '://' for s in SCHEMES)} (give a local file as file:PATH)"
         )
-
-
-def sha256_file(path: str | Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(_BLOCK), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def provenance_path(dest: str | Path) -> Path:
@@ -144,7 +135,7 @@ def download(
         attempt += 1
         log.warning("download of %s failed, retry %d/%d", _redact(url), attempt, retries)
         time.sleep(backoff * attempt)
-    digest = sha256_file(part)
+    digest = file_sha256(part)
     if sha256 is not None and digest != sha256.lower():
         part.unlink(missing_ok=True)
         raise DownloadError(

@@ -12,7 +12,6 @@ A test-only language gets empty ``train.tsv``/``dev.tsv`` and ``"test_only": tru
 
 from __future__ import annotations
 
-import hashlib
 import tarfile
 import tempfile
 from collections.abc import Mapping
@@ -20,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from vocabswap.atomic import atomic_dir, write_json
+from vocabswap.checksums import file_sha256
 from vocabswap.data.conllu import read_conllu
 from vocabswap.data.ner import entity_types, read_ner
 from vocabswap.data.packaged import packaged_lang, packaged_licence, packaged_tagged
@@ -29,14 +29,6 @@ from vocabswap.errors import InputError, VocabswapError
 from vocabswap.registry import TASKS
 
 Tagged = list[tuple[list[str], list[str]]]
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _ud_dir_splits(root: Path, *, seed: int, dev_from_train: int | None) -> tuple[dict[str, Tagged], dict]:
@@ -54,7 +46,7 @@ def _ud_dir_splits(root: Path, *, seed: int, dev_from_train: int | None) -> tupl
     if not data["train"]:  # would silently make the language test-only
         raise InputError(paths["train"], None, "no sentences in the UD train file")
     info: dict[str, Any] = {
-        "files": {s: {"name": p.name, "sha256": _sha256(p)} for s, p in paths.items() if p}
+        "files": {s: {"name": p.name, "sha256": file_sha256(p)} for s, p in paths.items() if p}
     }
     if paths["dev"] is None:
         if not dev_from_train:
@@ -171,7 +163,7 @@ def build_eval_set(
             raise VocabswapError("WikiAnn gives NER data only")
         path = _resolve_wikiann(arg)
         data = {"train": _read_wikiann(path), "dev": [], "test": []}
-        meta["files"] = {"all": {"name": path.name, "sha256": _sha256(path)}}
+        meta["files"] = {"all": {"name": path.name, "sha256": file_sha256(path)}}
         resplit = True if resplit is None else resplit
         if not resplit:
             raise VocabswapError("WikiAnn has no standard split; it must be re-split")
