@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from vocabswap.lapt import tokenizer_files
+from vocabswap.modeldir import tokenizer_files
 
 
 def truncated_model(src: Path, dst: Path, layers: int, *, dropout: float | None = None) -> Path:

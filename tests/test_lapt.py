@@ -251,8 +251,9 @@ def test_sequences_lines_feeds_whole_lines_and_counts_real_tokens(
     from transformers import AutoConfig
 
     from vocabswap.flops import MLMFlopModel, sequences_step_flops
-    from vocabswap.lapt import BatchStream, load_tokenizer
+    from vocabswap.lapt import BatchStream
     from vocabswap.mlm import encode_lines, read_lines
+    from vocabswap.modeldir import load_tokenizer
 
     steps, cfg = 3, dict(TINY, max_length=24)
     config = LaptConfig(regime="full", steps=steps, eval_every=steps, sequences=sequences, **cfg)

@@ -9,8 +9,8 @@ import pytest
 import torch
 
 from vocabswap.errors import VocabswapError
-from vocabswap.lapt import load_tokenizer
 from vocabswap.mlm import MaskedLMObjective, MLMMasker, collate, encode_lines, read_lines
+from vocabswap.modeldir import load_tokenizer
 
 SPECIALS = [0, 1, 2, 3, 99]  # <s> <pad> </s> <unk> <mask>
 

@@ -212,7 +212,7 @@ def test_o_weight_only_when_o_outnumbers_entities_on_real_ner(eval_dirs):
 def test_paper_tagger_attends_padding_default_masks_it(model: Path, eval_dirs):
     from vocabswap.data.tagged import read_tagged
     from vocabswap.finetune import FinetuneConfig, load_encoder
-    from vocabswap.lapt import load_tokenizer
+    from vocabswap.modeldir import load_tokenizer
     from vocabswap.tagging import WordTagger, collate_windows, encode_sentences
 
     tok = load_tokenizer(model)

@@ -40,8 +40,9 @@ from tqdm.auto import tqdm
 
 from vocabswap.atomic import write_json
 from vocabswap.data.tagged import read_tagged
+from vocabswap.device import autocast_for, pick_device, precision_name, sub_seed
 from vocabswap.errors import VocabswapError
-from vocabswap.lapt import load_tokenizer, sub_seed
+from vocabswap.modeldir import check_vocab_fits, load_tokenizer
 from vocabswap.registry import TASKS
 from vocabswap.tagging import Windows, WordTagger, collate_windows, encode_sentences, tagging_loss
 
@@ -144,16 +145,6 @@ def label_set(train: Sentences, task: str) -> list[str]:
 def unseen_labels(sentences: Sentences, known: set[str]) -> dict[str, int]:
     counts = Counter(t for _, ts in sentences for t in ts if t not in known)
     return dict(sorted(counts.items()))
-
-
-def pick_device(kind: str) -> torch.device:
-    if kind == "auto":
-        kind = "cuda" if torch.cuda.is_available() else "cpu"
-    if kind == "cuda" and not torch.cuda.is_available():
-        raise VocabswapError("--device cuda requested but no CUDA device is available")
-    if kind not in ("cpu", "cuda"):
-        raise VocabswapError(f"unknown device {kind!r}; use auto, cpu or cuda")
-    return torch.device(kind)
 
 
 def load_encoder(model_dir: Path):
@@ -296,16 +287,10 @@ def _build_run(
 ) -> _Run:  # fmt: skip
     device = pick_device(config.device)
     use_cuda = device.type == "cuda"
-    autocast = (
-        torch.autocast("cuda", dtype=torch.bfloat16) if use_cuda and config.bf16 else contextlib.nullcontext()
-    )
+    autocast = autocast_for(device, config.bf16)
     torch.manual_seed(sub_seed(config.seed, 10))  # head initialisation and dropout
     encoder = load_encoder(model_dir)
-    rows = encoder.get_input_embeddings().weight.shape[0]
-    if len(tokenizer) > rows:
-        raise VocabswapError(
-            f"{model_dir}: tokenizer has {len(tokenizer)} ids but the embedding only {rows} rows"
-        )
+    check_vocab_fits(model_dir, tokenizer, encoder)
     model = WordTagger(encoder, len(labels), config.dropout, attend_padding=config.paper_compat).to(device)
     model.train()
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, fused=use_cuda)
@@ -394,7 +379,7 @@ def run_finetune(
         patience=config.effective_patience,
         max_epochs=config.effective_max_epochs,
         device=str(run.device),
-        precision="bf16-autocast" if run.device.type == "cuda" and config.bf16 else "fp32",
+        precision=precision_name(run.device, config.bf16),
     )
     result = {
         "task": config.task, "metric": run.metric, "score": test[run.metric], "test_metrics": test, **fit,

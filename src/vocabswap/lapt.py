@@ -28,12 +28,9 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import datetime
-import hashlib
 import json
 import logging
 import math
-import os
 import pickle
 import shutil
 import time
@@ -48,6 +45,15 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from vocabswap.atomic import MARKER, atomic_dir, atomic_open, atomic_path, write_json
+from vocabswap.device import (
+    Dist,
+    autocast_for,
+    init_distributed,
+    pick_device,
+    precision_name,
+    resolve_kind,
+    sub_seed,
+)
 from vocabswap.errors import VocabswapError
 from vocabswap.flops import MLMFlopModel, sequences_step_flops
 from vocabswap.mlm import (
@@ -61,13 +67,19 @@ from vocabswap.mlm import (
     load_encoded,
     offsets_path,
 )
+from vocabswap.modeldir import (
+    check_vocab_fits,
+    copy_tokenizer,
+    file_digest,
+    load_masked_lm,
+    load_tokenizer,
+    tokenizer_digest,
+)
 from vocabswap.registry import REGIMES
 
 log = logging.getLogger(__name__)
 
 ENCODER_PREFIX = "roberta.encoder"
-# Files of a Hugging Face model directory that belong to the tokenizer (copied verbatim into the output).
-TOKENIZER_FILE_PREFIXES = ("tokenizer", "special_tokens_map", "added_tokens", "sentencepiece", "spiece")
 # Settings that change the trajectory: a state directory written with other values cannot be resumed.
 TRAJECTORY_KEYS = (
     "regime",
@@ -165,135 +177,7 @@ class TrainState:
 
 
 # ----------------------------------------------------------------------------------------------------------
-# model directory helpers
-
-
-def tokenizer_files(model_dir: Path) -> list[Path]:
-    return sorted(
-        p
-        for p in Path(model_dir).iterdir()
-        if p.is_file() and (p.name.startswith(TOKENIZER_FILE_PREFIXES) or p.suffix == ".model")
-    )
-
-
-def load_tokenizer(model_dir: str | Path):
-    """The tokenizer saved in a model directory; a clear error when there is none or it does not load."""
-    from transformers import AutoTokenizer
-
-    model_dir = Path(model_dir)
-    if not model_dir.is_dir():
-        raise VocabswapError(f"{model_dir}: not a directory; expected a Hugging Face model directory")
-    if not tokenizer_files(model_dir):
-        raise VocabswapError(
-            f"{model_dir}: no tokenizer in this model directory (no tokenizer.json, tokenizer_config.json "
-            "or SentencePiece model); vocabswap needs the model's own tokenizer beside its weights — use a "
-            "directory written by `vocabswap base-model` or `vocabswap init`"
-        )
-    try:
-        return AutoTokenizer.from_pretrained(str(model_dir))
-    except Exception as err:  # transformers raises many types for a broken tokenizer
-        raise VocabswapError(f"{model_dir}: the tokenizer does not load: {err}") from err
-
-
-def load_masked_lm(model_dir: str | Path, *, attn_implementation: str = "sdpa"):
-    from transformers import AutoModelForMaskedLM
-
-    try:
-        return AutoModelForMaskedLM.from_pretrained(
-            str(model_dir), attn_implementation=attn_implementation, dtype=torch.float32
-        )
-    except (OSError, ValueError) as err:
-        raise VocabswapError(f"{model_dir}: not a masked-LM model directory: {err}") from err
-
-
-def copy_tokenizer(model_dir: Path, dest: Path) -> None:
-    for path in tokenizer_files(model_dir):
-        shutil.copy2(path, dest / path.name)
-
-
-def file_digest(path: Path, *, extra: bytes = b"") -> str:
-    h = hashlib.sha256(extra)
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-def tokenizer_digest(model_dir: Path) -> str:
-    h = hashlib.sha256()
-    for path in tokenizer_files(model_dir):
-        h.update(path.name.encode())
-        h.update(bytes.fromhex(file_digest(path)))
-    return h.hexdigest()
-
-
-# ----------------------------------------------------------------------------------------------------------
-# distributed helpers
-
-
-@dataclass(frozen=True)
-class Dist:
-    rank: int = 0
-    world: int = 1
-    local_rank: int = 0
-
-    @property
-    def main(self) -> bool:
-        return self.rank == 0
-
-    @property
-    def enabled(self) -> bool:
-        return self.world > 1
-
-    def barrier(self) -> None:
-        if self.enabled:
-            torch.distributed.barrier()
-
-    def all_sum(self, values: list[float], device: torch.device) -> list[float]:
-        if not self.enabled:
-            return values
-        t = torch.tensor(values, dtype=torch.float64, device=device)
-        torch.distributed.all_reduce(t)
-        return t.tolist()
-
-
-def init_distributed(device_kind: str) -> Dist:
-    """Join the process group that ``torchrun`` describes in the environment (single process otherwise)."""
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    if world <= 1:
-        return Dist()
-    if not torch.distributed.is_initialized():
-        # generous timeout: the main process alone packs the corpus while the others wait
-        torch.distributed.init_process_group(
-            backend="nccl" if device_kind == "cuda" else "gloo", timeout=datetime.timedelta(hours=3)
-        )
-    return Dist(
-        rank=torch.distributed.get_rank(),
-        world=torch.distributed.get_world_size(),
-        local_rank=int(os.environ.get("LOCAL_RANK", "0")),
-    )
-
-
-def pick_device(kind: str, dist: Dist) -> torch.device:
-    if kind == "auto":
-        kind = "cuda" if torch.cuda.is_available() else "cpu"
-    if kind == "cuda":
-        if not torch.cuda.is_available():
-            raise VocabswapError("--device cuda requested but no CUDA device is available")
-        torch.cuda.set_device(dist.local_rank)
-        return torch.device("cuda", dist.local_rank)
-    if kind != "cpu":
-        raise VocabswapError(f"unknown device {kind!r}; use auto, cpu or cuda")
-    return torch.device("cpu")
-
-
-# ----------------------------------------------------------------------------------------------------------
 # data
-
-
-def sub_seed(*parts: int) -> int:
-    """A 63-bit seed derived from integers (seed, step, rank, ...), stable across runs and platforms."""
-    return int(np.random.SeedSequence([int(p) for p in parts]).generate_state(2, dtype=np.uint64)[0] >> 1)
 
 
 class BatchStream:
@@ -594,9 +478,7 @@ def run_lapt(
         if not path.is_file():
             raise VocabswapError(f"{path}: no such {role} file")
 
-    device_kind = config.device
-    if device_kind == "auto":
-        device_kind = "cuda" if torch.cuda.is_available() else "cpu"
+    device_kind = resolve_kind(config.device)
     dist = init_distributed(device_kind)
     device = pick_device(device_kind, dist)
     try:
@@ -634,11 +516,7 @@ def _train(
         raise
 
     model = load_masked_lm(model_dir)
-    rows = model.get_input_embeddings().weight.shape[0]
-    if len(tokenizer) > rows:
-        raise VocabswapError(
-            f"{model_dir}: tokenizer has {len(tokenizer)} ids but the embedding only {rows} rows"
-        )
+    check_vocab_fits(model_dir, tokenizer, model)
     model.to(device)
     model.train()
     flop_model = MLMFlopModel.from_config(model.config)
@@ -647,9 +525,7 @@ def _train(
     objective = MaskedLMObjective(model, head=config.head)
 
     use_cuda = device.type == "cuda"
-    autocast = (
-        torch.autocast("cuda", dtype=torch.bfloat16) if use_cuda and config.bf16 else contextlib.nullcontext()
-    )
+    autocast = autocast_for(device, config.bf16)
     optimizer = torch.optim.AdamW(
         model.parameters(),
         lr=config.lr,
@@ -672,7 +548,7 @@ def _train(
         per_process_batch=len(per_process),
         accumulation_steps=-(-len(per_process) // config.micro_batch_size),
         device=str(device),
-        precision="bf16-autocast" if autocast.__class__ is not contextlib.nullcontext else "fp32",
+        precision=precision_name(device, config.bf16),
     )
 
     # Resume or start.

@@ -1,0 +1,84 @@
+"""A Hugging Face model directory as LAPT and fine-tuning read it: its tokenizer files, the tokenizer
+(any layout, unlike :func:`vocabswap.tokenizer.load_tokenizer`, which insists on XLM-R's dense ids), the
+masked-LM model, and digests that key caches on the tokenizer."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from pathlib import Path
+
+import torch
+
+from vocabswap.errors import VocabswapError
+
+# Files of a Hugging Face model directory that belong to the tokenizer (copied verbatim into the output).
+TOKENIZER_FILE_PREFIXES = ("tokenizer", "special_tokens_map", "added_tokens", "sentencepiece", "spiece")
+
+
+def tokenizer_files(model_dir: Path) -> list[Path]:
+    return sorted(
+        p
+        for p in Path(model_dir).iterdir()
+        if p.is_file() and (p.name.startswith(TOKENIZER_FILE_PREFIXES) or p.suffix == ".model")
+    )
+
+
+def load_tokenizer(model_dir: str | Path):
+    """The tokenizer saved in a model directory; a clear error when there is none or it does not load."""
+    from transformers import AutoTokenizer
+
+    model_dir = Path(model_dir)
+    if not model_dir.is_dir():
+        raise VocabswapError(f"{model_dir}: not a directory; expected a Hugging Face model directory")
+    if not tokenizer_files(model_dir):
+        raise VocabswapError(
+            f"{model_dir}: no tokenizer in this model directory (no tokenizer.json, tokenizer_config.json "
+            "or SentencePiece model); vocabswap needs the model's own tokenizer beside its weights — use a "
+            "directory written by `vocabswap base-model` or `vocabswap init`"
+        )
+    try:
+        return AutoTokenizer.from_pretrained(str(model_dir))
+    except Exception as err:  # transformers raises many types for a broken tokenizer
+        raise VocabswapError(f"{model_dir}: the tokenizer does not load: {err}") from err
+
+
+def check_vocab_fits(model_dir: Path, tokenizer, model) -> None:
+    """Every tokenizer id must have an embedding row."""
+    rows = model.get_input_embeddings().weight.shape[0]
+    if len(tokenizer) > rows:
+        raise VocabswapError(
+            f"{model_dir}: tokenizer has {len(tokenizer)} ids but the embedding only {rows} rows"
+        )
+
+
+def load_masked_lm(model_dir: str | Path, *, attn_implementation: str = "sdpa"):
+    from transformers import AutoModelForMaskedLM
+
+    try:
+        return AutoModelForMaskedLM.from_pretrained(
+            str(model_dir), attn_implementation=attn_implementation, dtype=torch.float32
+        )
+    except (OSError, ValueError) as err:
+        raise VocabswapError(f"{model_dir}: not a masked-LM model directory: {err}") from err
+
+
+def copy_tokenizer(model_dir: Path, dest: Path) -> None:
+    for path in tokenizer_files(model_dir):
+        shutil.copy2(path, dest / path.name)
+
+
+def file_digest(path: Path, *, extra: bytes = b"") -> str:
+    h = hashlib.sha256(extra)
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def tokenizer_digest(model_dir: Path) -> str:
+    h = hashlib.sha256()
+    for path in tokenizer_files(model_dir):
+        h.update(path.name.encode())
+        h.update(bytes.fromhex(file_digest(path)))
+    return h.hexdigest()
