@@ -5,7 +5,6 @@ from vocabswap.config import BASE_VOCAB, FULL_VOCAB, Grid
 from vocabswap.data.packaged import packaged_vocab_bound
 from vocabswap.data.sampling import plan_sampling
 from vocabswap.lapt_settings import lapt_settings
-from vocabswap.registry import uses_focus
 
 GRID = Grid(config)
 # A size above what a packaged corpus supports fails here, before any job (others at their tokenizer job).
@@ -67,10 +66,7 @@ def corpus_source(wildcards):
 
 
 def eval_settings(wildcards):
-    """The evaluation set's data settings; its `methods`/`regimes` pick fine-tuning runs, not data."""
-    eval_set = config["languages"][wildcards.lang]["eval"][wildcards.task]
-    data = {k: v for k, v in eval_set.items() if k not in ("methods", "regimes")}
-    return {**data, **config["eval_data"]}
+    return GRID.eval_settings(wildcards.lang, wildcards.task)
 
 
 def sample_inputs(wildcards):
@@ -131,7 +127,7 @@ def init_inputs(wildcards):
         "base": BASE_MODEL,
         "tokenizer": TOKENIZER.format(target=wildcards.target, size=wildcards.size),
     }
-    if uses_focus(wildcards.method):
+    if GRID.init_reads_aux(wildcards.method):
         inputs["aux"] = AUX.format(target=wildcards.target, size=wildcards.size)
     return inputs
 
@@ -150,13 +146,7 @@ def lapt_shape(wildcards):
 
 
 def init_settings(wildcards):
-    """The init slice of one method: FOCUS settings only where the method uses FOCUS."""
-    settings = GRID.section("init", target=wildcards.target)
-    if not uses_focus(wildcards.method):
-        del settings["focus"]
-    settings["seed"] = config["init_seed"]
-    settings["paper_compat"] = config["paper_compat"]
-    return settings
+    return GRID.init_settings(wildcards.target, wildcards.method)
 
 
 def lapt_start(wildcards):
@@ -187,16 +177,7 @@ def table_results(wildcards):
 
 
 def table_settings(wildcards):
-    return {
-        **config["tables"],
-        "title": config["experiments"][wildcards.experiment].get(
-            "title", wildcards.experiment
-        ),
-        "task": wildcards.task,
-        "languages": GRID.experiment_languages(wildcards.experiment),
-        "seeds": config["seeds"],
-        "population_std": config["paper_compat"],
-    }
+    return GRID.table_settings(wildcards.experiment, wildcards.task)
 
 
 def init_models(wildcards):

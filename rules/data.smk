@@ -22,7 +22,9 @@ rule base_model:
 
 rule download_corpus:
     output:
-        "resources/corpora/{lang}/{source}.txt",
+        text="resources/corpora/{lang}/{source}.txt",
+        # what was read (URLs, sizes, checksums), written beside the text by vocabswap.data.sources
+        provenance="resources/corpora/{lang}/{source}.txt.provenance.json",
     log:
         "logs/download_corpus/{lang}/{source}.log",
     benchmark:

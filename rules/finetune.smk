@@ -24,7 +24,8 @@ rule finetune:
         "../workflow/scripts/finetune.py"
 
 
-rule finetune_offtheshelf:
+# The same job on the base model: only the paths differ.
+use rule finetune as finetune_offtheshelf with:
     input:
         model="resources/base_model",
         data="results/eval/{lang}/{task}",
@@ -34,14 +35,3 @@ rule finetune_offtheshelf:
         "logs/finetune_offtheshelf/{lang}/{task}/seed{seed}.log",
     benchmark:
         "benchmarks/finetune_offtheshelf/{lang}/{task}/seed{seed}.tsv"
-    conda:
-        "../envs/vocabswap.yaml"
-    threads: res("finetune", "threads")
-    resources:
-        mem_mb=res("finetune", "mem_mb"),
-        runtime=res("finetune", "runtime"),
-        gpu=res("finetune", "gpu"),
-    params:
-        finetune=finetune_settings,
-    script:
-        "../workflow/scripts/finetune.py"

@@ -33,7 +33,9 @@ rule aux_fasttext:
         text=tokenizer_text,
         tokenizer="results/tokenizers/{target}/v{size}",
     output:
-        "results/aux/{target}/v{size}/fasttext.bin",
+        model="results/aux/{target}/v{size}/fasttext.bin",
+        # its word vectors, written beside the .bin by vocabswap.aux_embeddings.train_fasttext
+        vectors="results/aux/{target}/v{size}/fasttext.vec",
     log:
         "logs/aux_fasttext/{target}/v{size}.log",
     benchmark:

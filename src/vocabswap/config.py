@@ -23,6 +23,7 @@ from vocabswap.registry import (
     TASKS,
     UnknownMethodError,
     canonical_name,
+    uses_focus,
 )
 
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "config" / "schema.yaml"
@@ -373,6 +374,36 @@ class Grid:
             settings["max_epochs"] = settings["max_epochs"][task]
         settings["paper_compat"] = self.config["paper_compat"]
         return settings
+
+    def eval_settings(self, lang: str, task: str) -> dict[str, Any]:
+        """The evaluation set's data settings; its `methods`/`regimes` pick fine-tuning runs, not data."""
+        eval_set = self.config["languages"][lang]["eval"][task]
+        data = {k: v for k, v in eval_set.items() if k not in ("methods", "regimes")}
+        return copy.deepcopy({**data, **self.config["eval_data"]})
+
+    def init_reads_aux(self, method: str) -> bool:
+        """Whether the init job of `method` reads the auxiliary fastText model (the method uses FOCUS)."""
+        return uses_focus(method)
+
+    def init_settings(self, target: str, method: str) -> dict[str, Any]:
+        """The init slice of one method: FOCUS settings only where the method uses FOCUS."""
+        settings = self.section("init", target=target)
+        if not self.init_reads_aux(method):
+            del settings["focus"]
+        settings["seed"] = self.config["init_seed"]
+        settings["paper_compat"] = self.config["paper_compat"]
+        return settings
+
+    def table_settings(self, experiment: str, task: str) -> dict[str, Any]:
+        """What a results table of one task reads: the `tables` section, its title, languages and seeds."""
+        return {
+            **copy.deepcopy(self.config["tables"]),
+            "title": self.config["experiments"][experiment].get("title", experiment),
+            "task": task,
+            "languages": self.experiment_languages(experiment),
+            "seeds": list(self.config["seeds"]),
+            "population_std": self.config["paper_compat"],
+        }
 
     def resources(self, stage: str) -> dict[str, int]:
         res = self.config["resources"]

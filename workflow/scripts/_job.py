@@ -57,7 +57,7 @@ def mock_snakemake(rule: str, argv: list[str]) -> Any:
 
 @contextlib.contextmanager
 def job_context(snakemake: Any) -> Iterator[logging.Logger]:
-    """Log into the job's log file (stdout and stderr too), and keep torch to the job's threads."""
+    """Log into the job's log file (stdout and stderr too), and keep torch (if used) to the job's threads."""
     threads = str(getattr(snakemake, "threads", 1) or 1)
     for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         os.environ[var] = threads
@@ -77,15 +77,21 @@ def job_context(snakemake: Any) -> Iterator[logging.Logger]:
         root.setLevel(logging.INFO)
         try:
             with contextlib.redirect_stdout(handle), contextlib.redirect_stderr(handle):
-                import torch
-
-                torch.set_num_threads(int(threads))
+                limit_torch_threads(int(threads))
                 yield logger
         except BaseException:
             logger.exception("job failed")
             raise
         finally:
             root.removeHandler(handler)
+
+
+def limit_torch_threads(threads: int) -> None:
+    """Keep torch to `threads`: a torch imported later reads OMP_NUM_THREADS (set above); one imported
+    already is told directly. Jobs that never use torch (downloads, cleaning, tables) never import it."""
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        torch.set_num_threads(threads)
 
 
 def provenance(snakemake: Any, inputs: list[str] | None = None) -> dict[str, Any]:

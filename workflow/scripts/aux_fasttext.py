@@ -13,5 +13,5 @@ with job_context(snakemake):
         load_tokenizer(snakemake.input.tokenizer),
         options=focus_options(snakemake.params.focus).fasttext,
         seed=snakemake.params.seed,
-        save_to=snakemake.output[0],
+        save_to=snakemake.output.model,
     )
