@@ -19,9 +19,9 @@ from vocabswap.data.clean import (
     CleanParams,
     clean_corpus,
     dedup_hashes,
-    english_probability,
     line_verdicts,
 )
+from vocabswap.data.lid import english_probability
 from vocabswap.errors import InputError, VocabswapError
 
 opusfilter = pytest.importorskip("opusfilter")
@@ -136,7 +136,7 @@ def test_parity_with_opusfilter_on_120k_real_lines(corpus: Path, tmp_path: Path,
 
 
 def test_english_probability_matches_fasttext_predict():
-    from vocabswap.data.clean import _lid
+    from vocabswap.data.lid import load_identifier as _lid
 
     lines = ["This is clearly an English sentence.", "Tere hommikust, kuidas läheb?", "kiloyla mı ?"]
     model = _lid()

@@ -36,6 +36,7 @@ and writes the kept lines (running fastText in batches on the survivors when Eng
 
 from __future__ import annotations
 
+import functools
 import gzip
 import json
 import logging
@@ -43,7 +44,8 @@ import multiprocessing as mp
 import os
 import time
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -52,16 +54,10 @@ import numpy as np
 import regex
 
 from vocabswap.atomic import atomic_path, write_json
-from vocabswap.data.lid import (
-    LID_METHODS,
-    english_probability,
-    english_scores,
-    lid_model_path,
-    load_identifier,
-)
+from vocabswap.data.lid import LID_METHODS, english_scores, load_identifier
 from vocabswap.errors import InputError, VocabswapError
 
-__all__ = ["CleanParams", "CleanStats", "clean_corpus", "english_probability", "lid_model_path"]
+__all__ = ["CleanParams", "CleanStats", "clean_corpus"]
 
 log = logging.getLogger(__name__)
 
@@ -119,44 +115,41 @@ class CleanStats:
 # --------------------------------------------------------------------------------------------------
 # Code-point tables (built once per process, inherited by forked workers)
 
-_TABLES: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None
 _LOWER_SPECIAL = (0x130, 0x3A3)  # İ lowers to two characters; Σ depends on context (final sigma)
 
 
+@functools.cache
 def _tables() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     r"""Lookup tables over all code points: whitespace as ``str.split`` sees it, ``regex``'s
     ``\p{Alphabetic}`` (AlphabetRatioFilter) and ``\p{L}`` (the dedup key), and ``str.lower``
     of every code point whose lowercase is one context-free code point."""
-    global _TABLES
-    if _TABLES is None:
-        cps = np.arange(0x110000, dtype=np.uint32)
-        cps = cps[(cps < 0xD800) | (cps >= 0xE000)]
-        everything = cps.tobytes().decode("utf-32-le")
+    cps = np.arange(0x110000, dtype=np.uint32)
+    cps = cps[(cps < 0xD800) | (cps >= 0xE000)]
+    everything = cps.tobytes().decode("utf-32-le")
 
-        def table(kept: str) -> np.ndarray:
-            mask = np.zeros(0x110000, dtype=bool)
-            mask[np.frombuffer(kept.encode("utf-32-le"), dtype=np.uint32)] = True
-            return mask
+    def table(kept: str) -> np.ndarray:
+        mask = np.zeros(0x110000, dtype=bool)
+        mask[np.frombuffer(kept.encode("utf-32-le"), dtype=np.uint32)] = True
+        return mask
 
-        ws = ~table("".join(everything.split()))
-        ws[0xD800:0xE000] = False
-        # the same patterns as OpusFilter's (with + for speed: same characters removed)
-        alpha = table(regex.sub(r"\p{Alphabetic=No}+", "", everything))
-        letters = regex.sub(r"[^\p{L}]+", "", everything)
-        letter = table(letters)
-        # The per-line bookkeeping below assumes these never overlap (true in every Unicode version).
-        assert not np.any(ws & alpha) and not np.any(ws & letter) and not letter[10]
-        # lowercase of each letter on its own (a newline between letters blocks the final-sigma context);
-        # dedup keys hold only letters, so other code points never reach this table
-        lower = np.arange(0x110000, dtype=np.uint32)
-        joined = "".join("\n".join(letters.replace("\u0130", "I")).lower().split("\n"))
-        assert len(joined) == len(letters), "a lowercase mapping to several characters besides U+0130"
-        lower[np.frombuffer(letters.encode("utf-32-le"), dtype=np.uint32)] = np.frombuffer(
-            joined.encode("utf-32-le"), dtype=np.uint32
-        )
-        lower[list(_LOWER_SPECIAL)] = 0xFFFFFFFF
-        _TABLES = (ws, alpha, letter, lower)
-    return _TABLES
+    ws = ~table("".join(everything.split()))
+    ws[0xD800:0xE000] = False
+    # the same patterns as OpusFilter's (with + for speed: same characters removed)
+    alpha = table(regex.sub(r"\p{Alphabetic=No}+", "", everything))
+    letters = regex.sub(r"[^\p{L}]+", "", everything)
+    letter = table(letters)
+    # The per-line bookkeeping below assumes these never overlap (true in every Unicode version).
+    assert not np.any(ws & alpha) and not np.any(ws & letter) and not letter[10]
+    # lowercase of each letter on its own (a newline between letters blocks the final-sigma context);
+    # dedup keys hold only letters, so other code points never reach this table
+    lower = np.arange(0x110000, dtype=np.uint32)
+    joined = "".join("\n".join(letters.replace("\u0130", "I")).lower().split("\n"))
+    assert len(joined) == len(letters), "a lowercase mapping to several characters besides U+0130"
+    lower[np.frombuffer(letters.encode("utf-32-le"), dtype=np.uint32)] = np.frombuffer(
+        joined.encode("utf-32-le"), dtype=np.uint32
+    )
+    lower[list(_LOWER_SPECIAL)] = 0xFFFFFFFF
+    return ws, alpha, letter, lower
 
 
 # --------------------------------------------------------------------------------------------------
@@ -167,23 +160,27 @@ def _open_binary(path: Path):
     return gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb")
 
 
-def iter_chunks(path: Path, chunk_bytes: int = CHUNK_BYTES) -> Iterator[bytes]:
-    """Yield the file's bytes in pieces that end just after a ``\\n`` (the last piece may not)."""
-    with _open_binary(path) as handle:
-        rest = b""
-        while True:
-            block = handle.read(chunk_bytes)
-            if not block:
-                break
-            block = rest + block
-            cut = block.rfind(b"\n")
-            if cut < 0:
-                rest = block
-                continue
-            rest = block[cut + 1 :]
-            yield block[: cut + 1]
-        if rest:
-            yield rest
+def _blocks(paths: Sequence[Path], chunk_bytes: int) -> Iterator[bytes]:
+    for path in paths:
+        with _open_binary(path) as handle:
+            while block := handle.read(chunk_bytes):
+                yield block
+
+
+def iter_chunks(paths: Path | Sequence[Path], chunk_bytes: int = CHUNK_BYTES) -> Iterator[bytes]:
+    """Yield the bytes of the files, read as one stream in order (as if concatenated), in pieces that end
+    just after a ``\\n`` (the last piece may not)."""
+    rest = b""
+    for block in _blocks([Path(paths)] if isinstance(paths, str | Path) else paths, chunk_bytes):
+        block = rest + block
+        cut = block.rfind(b"\n")
+        if cut < 0:
+            rest = block
+            continue
+        rest = block[cut + 1 :]
+        yield block[: cut + 1]
+    if rest:
+        yield rest
 
 
 def _normalise(data: bytes) -> tuple[bytes, int, int]:
@@ -362,20 +359,10 @@ def _pass1(data: bytes, params: CleanParams) -> _Pass1:
 # Pass 2: write the kept lines (English identification on the survivors)
 
 
-def _lid():
-    """lid.176 (kept for callers of the fastText identifier; see :mod:`vocabswap.data.lid`)."""
-    return load_identifier("fasttext")
-
-
-_WS_LAST_BYTES: frozenset[int] | None = None
-
-
+@functools.cache
 def _ws_last_bytes() -> frozenset[int]:
     """Last byte of the UTF-8 encoding of every whitespace character (to spot lines needing rstrip)."""
-    global _WS_LAST_BYTES
-    if _WS_LAST_BYTES is None:
-        _WS_LAST_BYTES = frozenset(chr(c).encode()[-1] for c in np.flatnonzero(_tables()[0]).tolist())
-    return _WS_LAST_BYTES
+    return frozenset(chr(c).encode()[-1] for c in np.flatnonzero(_tables()[0]).tolist())
 
 
 def _pass2(data: bytes, keep: np.ndarray, params: CleanParams) -> tuple[bytes, int]:
@@ -428,8 +415,110 @@ def _ordered(pool, func: Callable, args_iter, window: int) -> Iterator[Any]:
         yield pending.popleft().get()
 
 
+@dataclass
+class _Run:
+    """What both passes read: the inputs (one stream), the filters and the worker pool."""
+
+    paths: list[Path]
+    params: CleanParams
+    pool: Any  # a fork Pool, or None to work in this process
+    window: int  # chunks in flight
+    chunk_bytes: int
+
+    @property
+    def name(self) -> str:
+        return ", ".join(str(p) for p in self.paths)
+
+
+@dataclass
+class _Scan:
+    """Pass 1 over every physical line: verdict code and dedup hash, and where each chunk's lines start."""
+
+    codes: np.ndarray
+    hashes: np.ndarray
+    offsets: np.ndarray  # len(chunks) + 1
+
+
+def _effective_params(params: CleanParams | None, filter_english: bool) -> CleanParams:
+    params = params or CleanParams()
+    if filter_english and not params.filter_english:
+        params = CleanParams(**{**asdict(params), "filter_english": True})
+    if params.filter_english:
+        load_identifier(params.lid)  # fail early, and load once before forking so that the workers share it
+    return params
+
+
+@contextmanager
+def _worker_pool(workers: int) -> Iterator[Any]:
+    """A fork pool of ``workers`` processes (None for one); the tables are built first, to be inherited."""
+    _tables()
+    pool = mp.get_context("fork").Pool(workers) if workers > 1 else None
+    try:
+        yield pool
+    finally:
+        if pool is not None:
+            pool.terminate()
+            pool.join()
+
+
+def _scan(run: _Run, stats: CleanStats) -> _Scan:
+    """Pass 1: verdicts and hashes of every line; counts the line-ending repairs into ``stats``."""
+    hashes: list[np.ndarray] = []
+    codes: list[np.ndarray] = []
+    jobs = ((chunk, run.params) for chunk in iter_chunks(run.paths, run.chunk_bytes))
+    for res in _ordered(run.pool, _pass1, jobs, run.window):
+        hashes.append(res.hashes)
+        codes.append(res.codes)
+        stats.bom_stripped += res.bom
+        stats.crlf_lines += res.crlf
+        stats.cr_line_breaks += res.cr
+    return _Scan(
+        codes=np.concatenate(codes) if codes else np.zeros(0, dtype=np.uint8),
+        hashes=np.concatenate(hashes) if hashes else np.zeros(0, dtype=np.uint64),
+        offsets=np.concatenate([[0], np.cumsum([len(c) for c in codes])]),
+    )
+
+
+def _select(scan: _Scan, dedup: bool) -> tuple[np.ndarray, dict[str, int]]:
+    """The lines to keep (valid, the first of their dedup key, passing every cheap filter) and the
+    removal counts, each line under the first step that rejected it."""
+    valid = scan.codes < INVALID_UTF8
+    first = valid.copy()
+    if dedup:
+        idx = np.flatnonzero(valid)
+        _, first_of_key = np.unique(scan.hashes[idx], return_index=True)  # stable: first occurrences
+        first[:] = False
+        first[idx[first_of_key]] = True
+    removed = {
+        "invalid_utf8": int(np.count_nonzero(scan.codes == INVALID_UTF8)),
+        "nul_byte": int(np.count_nonzero(scan.codes == NUL)),
+        "duplicate": int(np.count_nonzero(valid) - np.count_nonzero(first)),
+    }
+    survivors = scan.codes[first]
+    for code, name in FILTER_NAMES.items():
+        removed[name] = int(np.count_nonzero(survivors == code))
+    return first & (scan.codes == OK), removed
+
+
+def _write_kept(run: _Run, keep: np.ndarray, offsets: np.ndarray, out_path: Path) -> tuple[int, int]:
+    """Pass 2: write the kept lines (English removed) atomically; returns (lines written, English)."""
+    english = kept_lines = 0
+    with atomic_path(out_path) as tmp, open(tmp, "wb") as out:
+        jobs = (
+            (chunk, keep[offsets[i] : offsets[i + 1]], run.params)
+            for i, chunk in enumerate(iter_chunks(run.paths, run.chunk_bytes))
+        )
+        for payload, eng in _ordered(run.pool, _pass2, jobs, run.window):
+            out.write(payload)
+            english += eng
+            kept_lines += payload.count(b"\n")
+        if kept_lines == 0:
+            raise VocabswapError(f"{run.name}: cleaning kept 0 of {len(keep)} lines; nothing to write")
+    return kept_lines, english
+
+
 def clean_corpus(
-    in_path: str | Path,
+    inputs: str | Path | Sequence[str | Path],
     out_path: str | Path,
     *,
     lang: str | None = None,
@@ -439,84 +528,35 @@ def clean_corpus(
     workers: int | None = None,
     chunk_bytes: int = CHUNK_BYTES,
 ) -> CleanStats:
-    """Clean ``in_path`` into ``out_path`` (atomically) with the paper's chain; returns the statistics.
+    """Clean ``inputs`` (one file, or several read in order as one stream, as if concatenated) into
+    ``out_path`` (atomically) with the paper's chain; returns the statistics.
 
     Raises ``InputError`` for a missing or empty input and ``VocabswapError`` when no line survives.
     """
     t0 = time.perf_counter()
-    in_path, out_path = Path(in_path), Path(out_path)
-    if not in_path.is_file():
-        raise InputError(in_path, None, "input corpus not found")
-    params = params or CleanParams()
-    if filter_english and not params.filter_english:
-        params = CleanParams(**{**asdict(params), "filter_english": True})
-    if params.filter_english:
-        load_identifier(params.lid)  # fail early, and load once before forking so that the workers share it
+    paths = [Path(p) for p in ([inputs] if isinstance(inputs, str | Path) else inputs)]
+    for path in paths:
+        if not path.is_file():
+            raise InputError(path, None, "input corpus not found")
+    params = _effective_params(params, filter_english)
     workers = default_workers() if workers is None else max(1, workers)
-    _tables()  # build before forking
-    ctx = mp.get_context("fork")
-    pool = ctx.Pool(workers) if workers > 1 else None
-    try:
-        stats = CleanStats(lang=lang, params=asdict(params))
-        hashes: list[np.ndarray] = []
-        codes: list[np.ndarray] = []
-        jobs = ((chunk, params) for chunk in iter_chunks(in_path, chunk_bytes))
-        for res in _ordered(pool, _pass1, jobs, 2 * workers):
-            hashes.append(res.hashes)
-            codes.append(res.codes)
-            stats.bom_stripped += res.bom
-            stats.crlf_lines += res.crlf
-            stats.cr_line_breaks += res.cr
-        sizes = [len(c) for c in codes]
-        all_codes = np.concatenate(codes) if codes else np.zeros(0, dtype=np.uint8)
-        all_hashes = np.concatenate(hashes) if hashes else np.zeros(0, dtype=np.uint64)
-        del codes, hashes
-        n = len(all_codes)
-        stats.input_lines = n
-        if n == 0:
-            raise InputError(in_path, None, "empty corpus: the file has no lines")
-        valid = all_codes < INVALID_UTF8
-        first = valid.copy()
-        if params.dedup:
-            idx = np.flatnonzero(valid)
-            _, first_of_key = np.unique(all_hashes[idx], return_index=True)  # stable: first occurrences
-            first[:] = False
-            first[idx[first_of_key]] = True
-        del all_hashes
-        keep = first & (all_codes == OK)
-        removed = {
-            "invalid_utf8": int(np.count_nonzero(all_codes == INVALID_UTF8)),
-            "nul_byte": int(np.count_nonzero(all_codes == NUL)),
-            "duplicate": int(np.count_nonzero(valid) - np.count_nonzero(first)),
-        }
-        survivors = all_codes[first]
-        for code, name in FILTER_NAMES.items():
-            removed[name] = int(np.count_nonzero(survivors == code))
-        del survivors, all_codes
-        offsets = np.concatenate([[0], np.cumsum(sizes)])
-        english = 0
-        kept_lines = 0
-        with atomic_path(out_path) as tmp, open(tmp, "wb") as out:
-            jobs2 = (
-                (chunk, keep[offsets[i] : offsets[i + 1]], params)
-                for i, chunk in enumerate(iter_chunks(in_path, chunk_bytes))
-            )
-            for payload, eng in _ordered(pool, _pass2, jobs2, 2 * workers):
-                out.write(payload)
-                english += eng
-                kept_lines += payload.count(b"\n")
-            if kept_lines == 0:
-                raise VocabswapError(f"{in_path}: cleaning kept 0 of {n} lines; nothing to write")
-        removed["english"] = english
-        stats.removed = removed
-        stats.kept_lines = kept_lines
-    finally:
-        if pool is not None:
-            pool.terminate()
-            pool.join()
+    stats = CleanStats(lang=lang, params=asdict(params))
+    with _worker_pool(workers) as pool:
+        run = _Run(paths, params, pool, 2 * workers, chunk_bytes)
+        scan = _scan(run, stats)
+        stats.input_lines = len(scan.codes)
+        if stats.input_lines == 0:
+            raise InputError(run.name, None, "empty corpus: the file has no lines")
+        keep, stats.removed = _select(scan, params.dedup)
+        offsets = scan.offsets
+        del scan  # 9 bytes a line, not needed while pass 2 runs
+        stats.kept_lines, stats.removed["english"] = _write_kept(run, keep, offsets, Path(out_path))
     stats.seconds = round(time.perf_counter() - t0, 3)
     assert stats.kept_lines + sum(stats.removed.values()) == stats.input_lines
     if stats_path is not None:
         write_json(stats_path, stats.to_dict())
-    log.info("cleaned %s: kept %d of %d lines (%s)", in_path, stats.kept_lines, n, json.dumps(removed))
+    log.info(
+        "cleaned %s: kept %d of %d lines (%s)",
+        run.name, stats.kept_lines, stats.input_lines, json.dumps(stats.removed),
+    )  # fmt: skip
     return stats

@@ -15,6 +15,7 @@ with ``filterfalse``).
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import numpy as np
@@ -22,8 +23,6 @@ import numpy as np
 from vocabswap.errors import VocabswapError
 
 LID_METHODS = ("fasttext", "langid")
-
-_MODELS: dict[str, object] = {}
 
 
 def lid_model_path() -> Path:
@@ -46,20 +45,22 @@ def load_identifier(method: str = "fasttext"):
     if method not in LID_METHODS:
         choices = " or ".join(LID_METHODS)
         raise VocabswapError(f"cleaning: lid: unknown identifier {method!r}; use {choices}")
-    if method not in _MODELS:
-        if method == "fasttext":
-            import fasttext
+    return _load(method)
 
-            fasttext.FastText.eprint = lambda *a, **k: None  # silence the load_model warning
-            _MODELS[method] = fasttext.load_model(str(lid_model_path()))
-        else:
-            try:
-                from langid.langid import LanguageIdentifier, model
-            except ImportError as err:
-                msg = "cleaning: lid: langid needs the langid package (pip install langid)"
-                raise VocabswapError(msg) from err
-            _MODELS[method] = LanguageIdentifier.from_modelstring(model, norm_probs=True)
-    return _MODELS[method]
+
+@functools.cache
+def _load(method: str):
+    if method == "fasttext":
+        import fasttext
+
+        fasttext.FastText.eprint = lambda *a, **k: None  # silence the load_model warning
+        return fasttext.load_model(str(lid_model_path()))
+    try:
+        from langid.langid import LanguageIdentifier, model
+    except ImportError as err:
+        msg = "cleaning: lid: langid needs the langid package (pip install langid)"
+        raise VocabswapError(msg) from err
+    return LanguageIdentifier.from_modelstring(model, norm_probs=True)
 
 
 def english_probability(lines: list[str]) -> np.ndarray:

@@ -15,7 +15,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from vocabswap.data.clean import CleanParams, lid_model_path
+from vocabswap.data.clean import CleanParams
+from vocabswap.data.lid import lid_model_path
 
 
 @contextlib.contextmanager
