@@ -14,18 +14,19 @@ silently averaged, and takes no part in bolding or the Avg.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from vocabswap.atomic import atomic_open
 from vocabswap.config import FULL_VOCAB, OFF_THE_SHELF, method_order
 from vocabswap.errors import InputError, VocabswapError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 REGIME_ORDER = ("full", "emb")
 
@@ -112,22 +113,6 @@ class Table:
         small = round(scaled, self.decimals + 1) < 10.0**-self.decimals
         return f"{scaled:.{self.decimals + small}f}"
 
-    def cell_text(
-        self, row: RowKey, lang: str, *, bold: str = "**", under: tuple[str, str] = ("", "")
-    ) -> str:
-        stat = self.cells.get((row, lang))
-        if stat is None:
-            return "-"
-        std = "n/a" if stat.std is None else self._fmt_std(stat.std)
-        text = f"{self._fmt(stat.mean)} ± {std}"
-        if not stat.complete:
-            return f"{text} [{stat.n}/{stat.expected} seeds]"
-        if stat.bold:
-            text = f"{bold}{text}{bold}"
-        if stat.best:
-            text = f"{under[0]}{text}{under[1]}"
-        return text
-
     def avg_text(self, row: RowKey) -> str:
         value = self.avg.get(row)
         return "-" if value is None else self._fmt(value)
@@ -141,103 +126,13 @@ class Table:
         return [row.lapt, row.reinit, row.vocab or "-"] if len(self.sizes) > 1 else [row.lapt, row.reinit]
 
     def to_markdown(self) -> str:
-        header = ["LAPT", "REINIT", *(["VOCAB"] if len(self.sizes) > 1 else []), *self.languages, "Avg"]
-        lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-        for row in self.rows:
-            cells = [self.cell_text(row, lang, under=("<ins>", "</ins>")) for lang in self.languages]
-            lines.append("| " + " | ".join([*self._labels(row), *cells, self.avg_text(row)]) + " |")
-        return "\n".join(lines) + "\n\n" + self.caption + "\n"
+        return render_markdown(self)
 
     def to_csv(self) -> str:
-        buf = io.StringIO()
-        writer = csv.writer(buf, lineterminator="\n")
-        writer.writerow(
-            [
-                "division",
-                "lapt",
-                "reinit",
-                "language",
-                "mean",
-                "std",
-                "n",
-                "expected_n",
-                "missing_seeds",
-                "bold",
-                "best",
-                "std_kind",
-                "vocab_size",
-            ]
-        )
-        kind = "population" if self.population_std else "sample"
-        for row in self.rows:
-            for lang in self.languages:
-                stat = self.cells.get((row, lang))
-                if stat is None:
-                    continue
-                writer.writerow(
-                    [
-                        row.division,
-                        row.lapt,
-                        row.reinit,
-                        lang,
-                        f"{stat.mean * self.scale:.6g}",
-                        "" if stat.std is None else f"{stat.std * self.scale:.6g}",
-                        stat.n,
-                        stat.expected,
-                        " ".join(map(str, stat.missing_seeds)),
-                        int(stat.bold),
-                        int(stat.best),
-                        kind,
-                        row.vocab,
-                    ]
-                )
-            avg = self.avg.get(row)
-            if avg is not None:
-                writer.writerow(
-                    [
-                        row.division,
-                        row.lapt,
-                        row.reinit,
-                        "Avg",
-                        f"{avg * self.scale:.6g}",
-                        "",
-                        "",
-                        "",
-                        "",
-                        "",
-                        "",
-                        kind,
-                        row.vocab,
-                    ]
-                )
-        return buf.getvalue()
+        return render_csv(self)
 
     def to_latex(self) -> str:
-        def esc(text: str) -> str:
-            return text.replace("&", r"\&").replace("%", r"\%").replace("_", r"\_").replace("#", r"\#")
-
-        labels = ["LAPT", "REINIT", *(["VOCAB"] if len(self.sizes) > 1 else [])]
-        cols = "l" * len(labels) + "r" * (len(self.languages) + 1)
-        out = [r"\begin{table*}", r"\centering", r"\small", rf"\begin{{tabular}}{{{cols}}}", r"\toprule"]
-        out.append(" & ".join([*labels, *map(esc, self.languages), "Avg"]) + r" \\")
-        previous = None
-        for row in self.rows:
-            out.append(r"\midrule" if previous != row.division else "")
-            previous = row.division
-            cells = [
-                self.cell_text(row, lang, bold="", under=("", "")).replace("±", r"$\pm$")
-                for lang in self.languages
-            ]
-            for i, lang in enumerate(self.languages):
-                stat = self.cells.get((row, lang))
-                if stat is not None and stat.complete:
-                    if stat.bold:
-                        cells[i] = rf"\textbf{{{cells[i]}}}"
-                    if stat.best:
-                        cells[i] = rf"\underline{{{cells[i]}}}"
-            out.append(" & ".join([*map(esc, self._labels(row)), *cells, self.avg_text(row)]) + r" \\")
-        out += [r"\bottomrule", r"\end{tabular}", rf"\caption{{{esc(self.caption)}}}", r"\end{table*}"]
-        return "\n".join(line for line in out if line) + "\n"
+        return render_latex(self)
 
     def write(self, stem: str | Path) -> dict[str, Path]:
         """Write STEM.md, STEM.csv and STEM.tex atomically."""
@@ -249,6 +144,100 @@ class Table:
                 handle.write(text)
             paths[ext] = path
         return paths
+
+
+# --- renderers: one markup rule (a marked cell is wrapped bold, then underlined), three notations --------
+@dataclass(frozen=True)
+class Markup:
+    """How a renderer writes a marked cell: bold and underline wrappers, and the ± sign."""
+
+    bold: tuple[str, str] = ("", "")
+    under: tuple[str, str] = ("", "")
+    pm: str = "±"
+
+
+MARKDOWN = Markup(bold=("**", "**"), under=("<ins>", "</ins>"))
+LATEX = Markup(bold=(r"\textbf{", "}"), under=(r"\underline{", "}"), pm=r"$\pm$")
+
+
+def cell_text(table: Table, row: RowKey, lang: str, markup: Markup = MARKDOWN) -> str:
+    """A cell as ``mean ± std``; an incomplete one with its seed count, never marked."""
+    stat = table.cells.get((row, lang))
+    if stat is None:
+        return "-"
+    std = "n/a" if stat.std is None else table._fmt_std(stat.std)
+    text = f"{table._fmt(stat.mean)} {markup.pm} {std}"
+    if not stat.complete:
+        return f"{text} [{stat.n}/{stat.expected} seeds]"
+    if stat.bold:
+        text = markup.bold[0] + text + markup.bold[1]
+    if stat.best:
+        text = markup.under[0] + text + markup.under[1]
+    return text
+
+
+def _header(table: Table) -> list[str]:
+    return ["LAPT", "REINIT", *(["VOCAB"] if len(table.sizes) > 1 else [])]
+
+
+def render_markdown(table: Table) -> str:
+    header = [*_header(table), *table.languages, "Avg"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for row in table.rows:
+        cells = [cell_text(table, row, lang, MARKDOWN) for lang in table.languages]
+        lines.append("| " + " | ".join([*table._labels(row), *cells, table.avg_text(row)]) + " |")
+    return "\n".join(lines) + "\n\n" + table.caption + "\n"
+
+
+def _latex_escape(text: str) -> str:
+    return text.replace("&", r"\&").replace("%", r"\%").replace("_", r"\_").replace("#", r"\#")
+
+
+def render_latex(table: Table) -> str:
+    header = _header(table)
+    cols = "l" * len(header) + "r" * (len(table.languages) + 1)
+    out = [r"\begin{table*}", r"\centering", r"\small", rf"\begin{{tabular}}{{{cols}}}", r"\toprule"]
+    out.append(" & ".join([*header, *map(_latex_escape, table.languages), "Avg"]) + r" \\")
+    previous = None
+    for row in table.rows:
+        out.append(r"\midrule" if previous != row.division else "")
+        previous = row.division
+        cells = [cell_text(table, row, lang, LATEX) for lang in table.languages]
+        labels = [*map(_latex_escape, table._labels(row))]
+        out.append(" & ".join([*labels, *cells, table.avg_text(row)]) + r" \\")
+    out += [r"\bottomrule", r"\end{tabular}", rf"\caption{{{_latex_escape(table.caption)}}}", r"\end{table*}"]
+    return "\n".join(line for line in out if line) + "\n"
+
+
+CSV_COLUMNS = ("division", "lapt", "reinit", "language", "mean", "std", "n", "expected_n", "missing_seeds",
+               "bold", "best", "std_kind", "vocab_size")  # fmt: skip
+
+
+def _csv_records(table: Table) -> Iterator[tuple[Any, ...]]:
+    """One record per cell (unscaled numbers at 6 significant digits), and one per row's Avg."""
+    kind = "population" if table.population_std else "sample"
+    for row in table.rows:
+        for lang in table.languages:
+            stat = table.cells.get((row, lang))
+            if stat is not None:
+                mean, std = (
+                    f"{stat.mean * table.scale:.6g}",
+                    "" if stat.std is None else f"{stat.std * table.scale:.6g}",
+                )
+                seeds = " ".join(map(str, stat.missing_seeds))
+                yield (row.division, row.lapt, row.reinit, lang, mean, std, stat.n, stat.expected, seeds,
+                       int(stat.bold), int(stat.best), kind, row.vocab)  # fmt: skip
+        avg = table.avg.get(row)
+        if avg is not None:
+            yield (row.division, row.lapt, row.reinit, "Avg", f"{avg * table.scale:.6g}", *[""] * 6, kind,
+                   row.vocab)  # fmt: skip
+
+
+def render_csv(table: Table) -> str:
+    import pandas as pd
+
+    frame = pd.DataFrame(list(_csv_records(table)), columns=list(CSV_COLUMNS), dtype=object)
+    return frame.to_csv(index=False, lineterminator="\n")
 
 
 def load_results(paths: Iterable[str | Path]) -> list[dict[str, Any]]:
@@ -277,13 +266,62 @@ def _row_key(cell: Mapping[str, Any], methods: Sequence[str]) -> RowKey:
     return RowKey(regime, regime.upper(), method.upper(), order, str(size))
 
 
+def _mean(values: Sequence[float]) -> float:
+    return sum(values) / len(values)
+
+
 def _std(values: Sequence[float], population: bool) -> float | None:
     n = len(values)
     ddof = 0 if population else 1
     if n - ddof <= 0:
         return None
-    mean = sum(values) / n
+    mean = _mean(values)
     return math.sqrt(sum((v - mean) ** 2 for v in values) / (n - ddof))
+
+
+def _scores(results: Sequence[Mapping[str, Any]], methods: Sequence[str]) -> pd.DataFrame:
+    """One record per result: row key, language, seed, score (in input order); a repeated seed is an error."""
+    import pandas as pd
+
+    frame = pd.DataFrame(
+        [(_row_key(r["cell"], methods), r["cell"]["lang"], int(r["cell"]["seed"]), float(r["score"]))
+         for r in results],
+        columns=["row", "lang", "seed", "score"],
+    )  # fmt: skip
+    twice = frame[frame.duplicated(["row", "lang", "seed"])]
+    if len(twice):
+        row, lang, seed = twice.iloc[0][["row", "lang", "seed"]]
+        raise VocabswapError(f"two results for {row.lapt} {row.reinit}, {lang}, seed {seed}")
+    return frame
+
+
+def _cells(
+    frame: pd.DataFrame, expected: Sequence[int], population_std: bool
+) -> dict[tuple[RowKey, str], Stat]:
+    """Mean ± std over each cell's seeds (in seed order), keyed (row, language) in the results' order.
+    The arithmetic is ours, not pandas' grouped kernels, whose last bits differ (and could flip a rounding
+    or a bold tie)."""
+    stats = (
+        frame.sort_values("seed", kind="stable")
+        .groupby(["row", "lang"], sort=False)
+        .agg(
+            mean=("score", lambda v: _mean(v.tolist())),
+            std=("score", lambda v: _std(v.tolist(), population_std)),
+            n=("score", "size"),
+            seeds=("seed", frozenset),
+        )
+    )
+    cells = {}
+    for key in dict.fromkeys(zip(frame["row"], frame["lang"], strict=True)):
+        stat = stats.loc[key]
+        cells[key] = Stat(
+            mean=float(stat["mean"]),
+            std=None if stat["std"] is None or math.isnan(stat["std"]) else float(stat["std"]),
+            n=int(stat["n"]),
+            expected=len(expected),
+            missing_seeds=[s for s in expected if s not in stat["seeds"]],
+        )
+    return cells
 
 
 def build_table(
@@ -309,39 +347,19 @@ def build_table(
     methods = method_order(sorted({r["cell"].get("method", "") for r in results} - {"", FULL_VOCAB}))
     expected = sorted(seeds) if seeds is not None else sorted({int(r["cell"]["seed"]) for r in results})
     langs = list(languages) if languages is not None else sorted({r["cell"]["lang"] for r in results})
-
-    scores: dict[tuple[RowKey, str], dict[int, float]] = {}
-    for r in results:
-        cell = r["cell"]
-        key = (_row_key(cell, methods), cell["lang"])
-        seed = int(cell["seed"])
-        if seed in scores.setdefault(key, {}):
-            raise VocabswapError(
-                f"two results for {key[0].lapt} {key[0].reinit}, {cell['lang']}, seed {seed}"
-            )
-        scores[key][seed] = float(r["score"])
-
-    cells = {}
-    for key, by_seed in scores.items():
-        values = [by_seed[s] for s in sorted(by_seed)]
-        cells[key] = Stat(
-            mean=sum(values) / len(values),
-            std=_std(values, population_std),
-            n=len(values),
-            expected=len(expected),
-            missing_seeds=[s for s in expected if s not in by_seed],
-        )
+    cells = _cells(_scores(results, methods), expected, population_std)
     rows = sorted({key[0] for key in cells}, key=lambda row: row.order)
     _mark(rows, langs, cells)
-    avg = {}
-    for row in rows:
-        stats = [cells.get((row, lang)) for lang in langs]
-        avg[row] = (
-            sum(s.mean for s in stats) / len(stats)
-            if stats and all(s and s.complete for s in stats)
-            else None
-        )
+    avg = {row: _row_average(row, langs, cells) for row in rows}
     return Table(title, task, langs, rows, cells, avg, population_std, scale, decimals, expected)
+
+
+def _row_average(row: RowKey, langs: Sequence[str], cells: Mapping[tuple[RowKey, str], Stat]) -> float | None:
+    """Mean of the row's language means; None unless every language's cell is complete."""
+    stats = [cells.get((row, lang)) for lang in langs]
+    if stats and all(s and s.complete for s in stats):
+        return sum(s.mean for s in stats) / len(stats)
+    return None
 
 
 def _mark(rows: Sequence[RowKey], langs: Sequence[str], cells: dict[tuple[RowKey, str], Stat]) -> None:
