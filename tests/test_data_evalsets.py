@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from vocabswap.data.conllu import UPOS_TAGS
-from vocabswap.data.evalsets import build_eval_set
+from vocabswap.data.evalsets import build_eval_set, build_eval_set_from_settings
 from vocabswap.data.packaged import (
     hebrew_conllu_path,
     hebrew_sentences,
@@ -126,7 +126,7 @@ def test_wikiann_resplit_and_test_only(tmp_path: Path, hebrew_ner):
         "min_dev": 256,
         "min_test": 512,
     }
-    meta = build_eval_set(settings, "ner", tmp_path / "big")  # the workflow's call
+    meta = build_eval_set_from_settings(settings, "ner", tmp_path / "big")  # the workflow's call
     assert meta["sizes"] == {"train": 6153 - 616 - 308, "dev": 308, "test": 616}
     got = [s for k in ("train", "dev", "test") for s in read_tagged(tmp_path / "big" / f"{k}.tsv")]
     assert sorted(map(str, got)) == sorted(map(str, pooled))

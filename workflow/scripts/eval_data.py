@@ -4,8 +4,8 @@ from _job import job_context, provenance, snakemake_job
 
 snakemake = snakemake_job(globals(), "eval_data")
 with job_context(snakemake):
-    from vocabswap.data.evalsets import build_eval_set
+    from vocabswap.data.evalsets import build_eval_set_from_settings
     from vocabswap.provenance import stamp_dir
 
-    build_eval_set(snakemake.params.eval, snakemake.wildcards.task, snakemake.output[0])
+    build_eval_set_from_settings(snakemake.params.eval, snakemake.wildcards.task, snakemake.output[0])
     stamp_dir(snakemake.output[0], provenance(snakemake))

@@ -9,7 +9,7 @@ Entry points (one per workflow stage; each writes its outputs atomically):
 - ``sampling.sample_multilingual(inputs, out, *, alpha, lines, seed, cap_bytes, max_repeat) -> dict``; a
   multilingual target's LAPT/dev/tokenizer samples sized to their use: ``sampling.plan_sampling(sampling,
   lapt, tokenizer)`` then ``sampling.sample_target(train, dev, outputs, plan, *, composition_path)``
-- ``evalsets.build_eval_set(source, lang, task, out_dir, *, seed, dev_from_train, resplit, ...) -> dict``
-  (or ``evalsets.build_eval_set_from_settings(settings, task, out_dir, *, lang=None)``)
+- ``evalsets.build_eval_set(source, lang, task, out_dir, *, seed, dev_from_train, resplit, ...) -> dict``;
+  from the workflow's config slice: ``evalsets.build_eval_set_from_settings(settings, task, out_dir)``
 - ``tagged.read_tagged(path)`` / ``tagged.write_tagged(path, sentences)``: the evaluation file format
 """

@@ -113,11 +113,73 @@ def _resolve_wikiann(arg: str) -> Path:
     return fetch_wikiann(arg)
 
 
+def _packaged_data(
+    name: str, source: str, lang: str | None, task: str, meta: dict, *, dev_from_train: int | None
+) -> dict:
+    if lang is not None and packaged_lang(name) != lang:
+        raise VocabswapError(f"{source} is {packaged_lang(name)} data, not {lang}")
+    meta["lang"] = packaged_lang(name)
+    data = packaged_tagged(name, task)
+    if dev_from_train:
+        raise VocabswapError(f"{source} has a dev split; dev_from_train must not be set")
+    meta["split"] = "the source's own split"
+    meta["licence"] = packaged_licence(name)
+    return data
+
+
+def _ud_data(arg: str, task: str, meta: dict, *, seed: int, dev_from_train: int | None) -> dict:
+    if task != "pos":
+        raise VocabswapError("UD treebanks give POS data only")
+    data, info = _ud_dir_splits(_resolve_ud(arg), seed=seed, dev_from_train=dev_from_train)
+    meta.update(info)
+    meta["split"] = "UD standard" + (" + dev carved from train" if dev_from_train else "")
+    return data
+
+
+def _wikiann_data(arg: str, task: str, meta: dict, *, resplit: bool | None) -> dict:
+    if task != "ner":
+        raise VocabswapError("WikiAnn gives NER data only")
+    path = _resolve_wikiann(arg)
+    data = {"train": _read_wikiann(path), "dev": [], "test": []}
+    meta["files"] = {"all": {"name": path.name, "sha256": file_sha256(path)}}
+    if resplit is False:
+        raise VocabswapError("WikiAnn has no standard split; it must be re-split")
+    return data
+
+
+def _resplit(data: dict, protocol: WikiannSplit, meta: dict, *, seed: int) -> dict:
+    """All sentences pooled and re-split with the WikiAnn protocol (seeded)."""
+    pooled = data["train"] + data["dev"] + data["test"]
+    meta["split"] = (
+        f"random {protocol.train:.0%}/{protocol.dev:.0%}/{protocol.test:.0%} (seed {seed}), "
+        f"dev >= {protocol.min_dev}, test >= {protocol.min_test}, "
+        f"test-only below {protocol.min_sentences} sentences"
+    )
+    return random_split(pooled, seed=seed, protocol=protocol)
+
+
+def _describe(data: dict, task: str) -> dict[str, Any]:
+    """Sizes, token counts and the label set of the splits (meta.json's summary)."""
+    splits = ("train", "dev", "test")
+    meta: dict[str, Any] = {
+        "sizes": {s: len(data[s]) for s in splits},
+        "tokens": {s: sum(len(w) for w, _ in data[s]) for s in splits},
+        "test_only": not data["train"],
+    }
+    all_sents = [x for s in splits for x in data[s]]
+    if task == "ner":
+        meta["entity_types"] = entity_types(all_sents)
+        meta["labels"] = ["O"] + [f"{p}-{t}" for t in meta["entity_types"] for p in ("B", "I")]
+    else:
+        meta["labels"] = sorted({t for _, tags in all_sents for t in tags})
+    return meta
+
+
 def build_eval_set(
-    source: str | Mapping[str, Any],
-    lang: str | None = None,
-    task: str | None = None,
-    out_dir: str | Path | None = None,
+    source: str,
+    lang: str | None,
+    task: str,
+    out_dir: str | Path,
     *,
     seed: int = 1,
     dev_from_train: int | None = None,
@@ -129,69 +191,30 @@ def build_eval_set(
 
     ``resplit`` pools all sentences and re-splits them with the WikiAnn protocol (default: only for
     ``wikiann:`` sources). ``max_sentences`` keeps the first N sentences of each split (demo only).
-    ``lang`` (optional) is checked against packaged sources.
-
-    For the workflow, ``source`` may also be the config's settings mapping (``eval_settings``:
-    source, dev_from_train, resplit, resplit_fractions, min_dev, min_test, seed, max_sentences);
-    then the call is ``build_eval_set(settings, task, out_dir)``.
+    ``lang`` (optional) is checked against packaged sources. The workflow's config slice goes through
+    :func:`build_eval_set_from_settings`.
     """
-    if isinstance(source, Mapping):
-        return build_eval_set_from_settings(source, task=lang, out_dir=task)  # type: ignore[arg-type]
     if task not in TASKS:
         raise VocabswapError(f"unknown task {task!r} (expected one of {', '.join(TASKS)})")
-    if out_dir is None:
-        raise VocabswapError("build_eval_set needs an output directory")
     meta: dict[str, Any] = {"source": source, "lang": lang, "task": task, "seed": seed}
     kind, _, arg = source.partition(":")
     if kind == "packaged":
-        if lang is not None and packaged_lang(arg) != lang:
-            raise VocabswapError(f"{source} is {packaged_lang(arg)} data, not {lang}")
-        meta["lang"] = packaged_lang(arg)
-        data = packaged_tagged(arg, task)
-        if dev_from_train:
-            raise VocabswapError(f"{source} has a dev split; dev_from_train must not be set")
-        meta["split"] = "the source's own split"
-        meta["licence"] = packaged_licence(arg)
+        data = _packaged_data(arg, source, lang, task, meta, dev_from_train=dev_from_train)
     elif kind == "ud":
-        if task != "pos":
-            raise VocabswapError("UD treebanks give POS data only")
-        data, info = _ud_dir_splits(_resolve_ud(arg), seed=seed, dev_from_train=dev_from_train)
-        meta.update(info)
-        meta["split"] = "UD standard" + (" + dev carved from train" if dev_from_train else "")
+        data = _ud_data(arg, task, meta, seed=seed, dev_from_train=dev_from_train)
     elif kind == "wikiann":
-        if task != "ner":
-            raise VocabswapError("WikiAnn gives NER data only")
-        path = _resolve_wikiann(arg)
-        data = {"train": _read_wikiann(path), "dev": [], "test": []}
-        meta["files"] = {"all": {"name": path.name, "sha256": file_sha256(path)}}
-        resplit = True if resplit is None else resplit
-        if not resplit:
-            raise VocabswapError("WikiAnn has no standard split; it must be re-split")
+        data = _wikiann_data(arg, task, meta, resplit=resplit)
+        resplit = True
     else:
         raise VocabswapError(f"unknown evaluation source {source!r} (packaged:NAME, ud:..., wikiann:...)")
     if resplit:
-        protocol = wikiann or WikiannSplit()
-        pooled = data["train"] + data["dev"] + data["test"]
-        data = random_split(pooled, seed=seed, protocol=protocol)
-        meta["split"] = (
-            f"random {protocol.train:.0%}/{protocol.dev:.0%}/{protocol.test:.0%} (seed {seed}), "
-            f"dev >= {protocol.min_dev}, test >= {protocol.min_test}, "
-            f"test-only below {protocol.min_sentences} sentences"
-        )
+        data = _resplit(data, wikiann or WikiannSplit(), meta, seed=seed)
     if max_sentences:
         data = {k: v[:max_sentences] for k, v in data.items()}
         meta["max_sentences"] = max_sentences
     if not data["test"]:
         raise VocabswapError(f"{source}: no test sentences")
-    meta["sizes"] = {s: len(data[s]) for s in ("train", "dev", "test")}
-    meta["tokens"] = {s: sum(len(w) for w, _ in data[s]) for s in ("train", "dev", "test")}
-    meta["test_only"] = not data["train"]
-    all_sents = [x for s in ("train", "dev", "test") for x in data[s]]
-    if task == "ner":
-        meta["entity_types"] = entity_types(all_sents)
-        meta["labels"] = ["O"] + [f"{p}-{t}" for t in meta["entity_types"] for p in ("B", "I")]
-    else:
-        meta["labels"] = sorted({t for _, tags in all_sents for t in tags})
+    meta.update(_describe(data, task))
     with atomic_dir(out_dir) as tmp:
         for split in ("train", "dev", "test"):
             write_tagged(tmp / f"{split}.tsv", data[split])
