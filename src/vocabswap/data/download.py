@@ -109,32 +109,13 @@ def download(
     check_scheme(url)
     dest = Path(dest)
     side = provenance_path(dest)
-    if dest.is_file() and side.is_file():
-        try:
-            prev = json.loads(side.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            prev = {}
-        if prev.get("url") == redact_url(url) and (sha256 is None or prev.get("sha256") == sha256):
-            return prev
+    prev = _reusable(dest, url, sha256)
+    if prev is not None:
+        return prev
     dest.parent.mkdir(parents=True, exist_ok=True)
     part = dest.with_name(dest.name + ".part")
     http = session or requests.Session()
-    attempt = 0
-    while True:
-        try:
-            info = _fetch_into(http, url, part, headers or {}, timeout)
-            break
-        except DownloadError as err:
-            retryable = getattr(err, "retryable", False)
-            if not retryable or attempt >= retries:
-                raise
-        except requests.RequestException as err:
-            if attempt >= retries or isinstance(err, _not_transient(requests)):
-                reason = f"{type(err).__name__}: {_redact_text(err, url)}"
-                raise DownloadError(f"{_redact(url)}: {reason}") from None
-        attempt += 1
-        log.warning("download of %s failed, retry %d/%d", _redact(url), attempt, retries)
-        time.sleep(backoff * attempt)
+    info = _fetch_with_retries(http, url, part, headers or {}, timeout, retries=retries, backoff=backoff)
     digest = file_sha256(part)
     if sha256 is not None and digest != sha256.lower():
         part.unlink(missing_ok=True)
@@ -154,6 +135,50 @@ def download(
     os.replace(part, dest)
     write_json(side, record)
     return record
+
+
+def _reusable(dest: Path, url: str, sha256: str | None) -> dict[str, Any] | None:
+    """The sidecar record of an earlier download of ``url`` (digest ``sha256``) into ``dest``, or None."""
+    side = provenance_path(dest)
+    if not (dest.is_file() and side.is_file()):
+        return None
+    try:
+        prev = json.loads(side.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        prev = {}
+    if prev.get("url") == redact_url(url) and (sha256 is None or prev.get("sha256") == sha256):
+        return prev
+    return None
+
+
+def _fetch_with_retries(
+    http: Any,
+    url: str,
+    part: Path,
+    headers: Mapping[str, str],
+    timeout: float,
+    *,
+    retries: int,
+    backoff: float,
+) -> dict[str, Any]:
+    """``_fetch_into`` retried ``retries`` times on connection errors and retryable answers."""
+    import requests
+
+    attempt = 0
+    while True:
+        try:
+            return _fetch_into(http, url, part, headers, timeout)
+        except DownloadError as err:
+            retryable = getattr(err, "retryable", False)
+            if not retryable or attempt >= retries:
+                raise
+        except requests.RequestException as err:
+            if attempt >= retries or isinstance(err, _not_transient(requests)):
+                reason = f"{type(err).__name__}: {_redact_text(err, url)}"
+                raise DownloadError(f"{_redact(url)}: {reason}") from None
+        attempt += 1
+        log.warning("download of %s failed, retry %d/%d", _redact(url), attempt, retries)
+        time.sleep(backoff * attempt)
 
 
 def _not_transient(requests: Any) -> tuple[type[BaseException], ...]:

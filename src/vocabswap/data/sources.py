@@ -19,7 +19,7 @@ import hashlib
 import io
 import json
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -190,6 +190,90 @@ def _write_lines(lines: Iterable[str], out: Path, max_bytes: int | None) -> tupl
     return n, size
 
 
+# Each scheme's inputs: ``(arg, source, cache, files, token) -> paths``; a download appends its record to
+# ``files`` (what the provenance lists), in the order the files are read.
+
+
+def _fetched(
+    files: list[dict[str, Any]], url: str, dest: Path, sha256: str | None = None, headers=None
+) -> Path:
+    files.append(download(url, dest, sha256=sha256, headers=headers))
+    return dest
+
+
+def _oscar_paths(arg: str, source: str, cache: Path, files: list, token: str | None) -> list[Path]:
+    try:
+        parts = oscar_files(arg, token=token)
+    except DownloadError as err:
+        if "HTTP 401" in str(err) or "HTTP 403" in str(err):
+            raise DownloadError(
+                f"{err}. OSCAR-2201 is gated: accept its terms on huggingface.co and set HF_TOKEN"
+            ) from None
+        raise
+    return [
+        _fetched(
+            files,
+            f"{endpoint('HF')}/datasets/{OSCAR_REPO}/resolve/main/{p['path']}",
+            cache_path(cache, "oscar-2201", arg, Path(p["path"]).name, what=f"OSCAR {p['path']}"),
+            p["sha256"],
+            hf_headers(token),
+        )
+        for p in parts
+    ]
+
+
+def _opus_paths(arg: str, source: str, cache: Path, files: list, token: str | None) -> list[Path]:
+    if arg.count("/") == 2:
+        corpus, version, code = arg.split("/")
+        urls = [f"{endpoint('OPUS')}/OPUS-{corpus}/{version}/mono/{code}.txt.gz"]
+    else:
+        urls = opus_mono_urls(arg)
+    return [
+        _fetched(
+            files, u, cache_path(cache, "opus", "_".join([*u.split("/")[-4:-2], u.split("/")[-1]]), what=u)
+        )
+        for u in urls
+    ]
+
+
+def _bible_paths(arg: str, source: str, cache: Path, files: list, token: str | None) -> list[Path]:
+    url = endpoint("BIBLE").format(name=arg)
+    return [_fetched(files, url, cache_path(cache, "bible", f"{arg}.txt", what=source))]
+
+
+def _url_paths(arg: str, source: str, cache: Path, files: list, token: str | None) -> list[Path]:
+    return [_fetched(files, arg, cache / "url" / hashlib.sha256(arg.encode()).hexdigest()[:16])]
+
+
+def _file_paths(arg: str, source: str, cache: Path, files: list, token: str | None) -> list[Path]:
+    path = Path(arg)
+    problem = input_file_problem(path)
+    if problem:
+        raise InputError(path, None, f"corpus file {problem}")
+    files.append({"path": str(path), "bytes": path.stat().st_size})
+    return [path]
+
+
+_SCHEMES: dict[str, tuple[Callable[..., list[Path]], Callable[..., Iterator[str]]]] = {
+    "oscar": (_oscar_paths, parse_oscar_jsonl),
+    "opus": (_opus_paths, parse_text_lines),
+    "bible": (_bible_paths, parse_bible),
+    "url": (_url_paths, parse_text_lines),
+    "file": (_file_paths, parse_text_lines),
+}
+
+
+def _fetch_packaged(name: str, source: str, out: Path, lang: str | None) -> dict[str, Any]:
+    from vocabswap.data.packaged import packaged_lang, packaged_raw_text
+
+    if lang is not None and packaged_lang(name) != lang:
+        raise VocabswapError(f"{source} is {packaged_lang(name)} text, not {lang}")
+    n = packaged_raw_text(name, out)
+    record = {"source": source, "lines": n, "note": "train sentences only"}
+    write_json(provenance_path(out), record)
+    return record
+
+
 def fetch_corpus(
     source: str,
     out: str | Path,
@@ -207,69 +291,13 @@ def fetch_corpus(
     if not arg:
         raise VocabswapError(f"source {source!r} is not 'scheme:value'")
     cache = downloads_dir()
-    files: list[dict[str, Any]] = []
-
-    def fetched(url: str, dest: Path, sha256: str | None = None, headers=None) -> Path:
-        files.append(download(url, dest, sha256=sha256, headers=headers))
-        return dest
-
     if kind == "packaged":
-        from vocabswap.data.packaged import packaged_lang, packaged_raw_text
-
-        if lang is not None and packaged_lang(arg) != lang:
-            raise VocabswapError(f"{source} is {packaged_lang(arg)} text, not {lang}")
-        n = packaged_raw_text(arg, out)
-        record = {"source": source, "lines": n, "note": "train sentences only"}
-        write_json(provenance_path(out), record)
-        return record
-
-    if kind == "oscar":
-        try:
-            parts = oscar_files(arg, token=token)
-        except DownloadError as err:
-            if "HTTP 401" in str(err) or "HTTP 403" in str(err):
-                raise DownloadError(
-                    f"{err}. OSCAR-2201 is gated: accept its terms on huggingface.co and set HF_TOKEN"
-                ) from None
-            raise
-        paths = [
-            fetched(
-                f"{endpoint('HF')}/datasets/{OSCAR_REPO}/resolve/main/{p['path']}",
-                cache_path(cache, "oscar-2201", arg, Path(p["path"]).name, what=f"OSCAR {p['path']}"),
-                p["sha256"],
-                hf_headers(token),
-            )
-            for p in parts
-        ]
-        parse = parse_oscar_jsonl
-    elif kind == "opus":
-        if arg.count("/") == 2:
-            corpus, version, code = arg.split("/")
-            urls = [f"{endpoint('OPUS')}/OPUS-{corpus}/{version}/mono/{code}.txt.gz"]
-        else:
-            urls = opus_mono_urls(arg)
-        paths = [
-            fetched(u, cache_path(cache, "opus", "_".join([*u.split("/")[-4:-2], u.split("/")[-1]]), what=u))
-            for u in urls
-        ]
-        parse = parse_text_lines
-    elif kind == "bible":
-        url = endpoint("BIBLE").format(name=arg)
-        paths = [fetched(url, cache_path(cache, "bible", f"{arg}.txt", what=source))]
-        parse = parse_bible
-    elif kind == "url":
-        paths = [fetched(arg, cache / "url" / hashlib.sha256(arg.encode()).hexdigest()[:16])]
-        parse = parse_text_lines
-    elif kind == "file":
-        path = Path(arg)
-        problem = input_file_problem(path)
-        if problem:
-            raise InputError(path, None, f"corpus file {problem}")
-        files.append({"path": str(path), "bytes": path.stat().st_size})
-        paths = [path]
-        parse = parse_text_lines
-    else:
+        return _fetch_packaged(arg, source, out, lang)
+    if kind not in _SCHEMES:
         raise VocabswapError(f"unknown corpus source scheme {kind!r} in {source!r}")
+    inputs, parse = _SCHEMES[kind]
+    files: list[dict[str, Any]] = []
+    paths = inputs(arg, source, cache, files, token)
 
     def lines() -> Iterator[str]:
         for p in paths:
