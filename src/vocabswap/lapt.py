@@ -463,18 +463,18 @@ def run_lapt(
     config: LaptConfig,
     *,
     state_dir: str | Path | None = None,
-    callback: Callable[[int, nn.Module, torch.optim.Optimizer], None] | None = None,
+    callback: Callback | None = None,
 ) -> dict[str, Any]:
     """Train, and write the best-dev model directory to ``out``; returns the summary (``lapt_log.json``).
 
     ``callback(step, model, optimizer)``, if given, is called before the first step and after every
     optimizer step (for monitoring and tests; it must not modify the model)."""
     config.validate()
-    model_dir, train, dev, out = Path(model_dir), Path(train), Path(dev), Path(out)
-    sd = StateDir(Path(state_dir) if state_dir else out.with_name(out.name + ".state"))
-    if sd.root.resolve() == out.resolve() or out.resolve() in sd.root.resolve().parents:
-        raise VocabswapError(f"--state-dir {sd.root} must lie outside the output {out}")
-    for path, role in ((train, "training"), (dev, "dev")):
+    paths = RunPaths(Path(model_dir), Path(train), Path(dev), Path(out))
+    sd = StateDir(Path(state_dir) if state_dir else paths.out.with_name(paths.out.name + ".state"))
+    if sd.root.resolve() == paths.out.resolve() or paths.out.resolve() in sd.root.resolve().parents:
+        raise VocabswapError(f"--state-dir {sd.root} must lie outside the output {paths.out}")
+    for path, role in ((paths.train, "training"), (paths.dev, "dev")):
         if not path.is_file():
             raise VocabswapError(f"{path}: no such {role} file")
 
@@ -482,276 +482,370 @@ def run_lapt(
     dist = init_distributed(device_kind)
     device = pick_device(device_kind, dist)
     try:
-        return _train(model_dir, train, dev, out, config, sd, dist, device, callback)
+        run = _build_run(paths, config, sd, dist, device, callback)
+        _resume_or_start(run)
+        _train(run)
+        return _finalise(run)
     finally:
         if dist.enabled:
             torch.distributed.destroy_process_group()
 
 
-def _train(
-    model_dir: Path,
-    train_path: Path,
-    dev_path: Path,
-    out: Path,
-    config: LaptConfig,
-    sd: StateDir,
-    dist: Dist,
-    device: torch.device,
-    callback: Callable[[int, nn.Module, torch.optim.Optimizer], None] | None,
-) -> dict[str, Any]:
-    tokenizer = load_tokenizer(model_dir)
+Callback = Callable[[int, nn.Module, torch.optim.Optimizer], None]
+
+
+@dataclass(frozen=True)
+class RunPaths:
+    model_dir: Path
+    train: Path
+    dev: Path
+    out: Path
+
+
+@dataclass
+class _Run:
+    """One LAPT run, built once (model, objective, optimiser, scheduler, data, masker, processes); ``state``,
+    ``wrapped`` and ``frozen`` change as it trains."""
+
+    paths: RunPaths
+    config: LaptConfig
+    sd: StateDir
+    dist: Dist
+    device: torch.device
+    callback: Callback | None
+    model: nn.Module
+    objective: MaskedLMObjective
+    optimizer: torch.optim.Optimizer
+    scheduler: torch.optim.lr_scheduler.LRScheduler
+    autocast: contextlib.AbstractContextManager
+    masker: MLMMasker
+    pad_id: int
+    flop_model: MLMFlopModel
+    train: SequenceCorpus
+    dev: SequenceCorpus
+    dev_batches: list[MicroBatch]
+    stream: BatchStream
+    per_process: np.ndarray  # this process's rows of every global batch
+    settings: dict[str, Any] = field(default_factory=dict)
+    state: TrainState = field(default_factory=TrainState)
+    wrapped: nn.Module | None = None  # the objective, or its DDP wrapper
+    frozen: bool | None = None  # None: the freeze state is to be (re)applied at the next step
+    started: float = 0.0  # perf_counter origin of train_seconds
+
+
+@dataclass(frozen=True)
+class StepStats:
+    """One optimizer step's sums over all processes, before the update."""
+
+    loss_sum: float
+    tokens: float
+    positions: float
+    flops_executed: float
+    flops_paper: float
+    n_masked: int
+    grad_norm: float
+
+    @property
+    def finite(self) -> bool:
+        return math.isfinite(self.loss_sum) and math.isfinite(self.grad_norm)
+
+    @property
+    def train_loss(self) -> float:
+        return self.loss_sum / max(self.n_masked, 1)
+
+
+def _load_corpora(
+    paths: RunPaths, tokenizer, config: LaptConfig, sd: StateDir, dist: Dist, device: torch.device
+) -> tuple[SequenceCorpus, SequenceCorpus]:
+    """The encoded train and dev corpora (cached in the state directory); bad input leaves nothing behind."""
     created = not sd.root.exists()
     if dist.main:
         sd.root.mkdir(parents=True, exist_ok=True)
     try:
-        train, dev_corpus = (
+        return tuple(  # type: ignore[return-value]
             load_or_encode(
-                path, role, tokenizer, model_dir, config.max_length, config.sequences, sd.cache, dist, device
+                path,
+                role,
+                tokenizer,
+                paths.model_dir,
+                config.max_length,
+                config.sequences,
+                sd.cache,
+                dist,
+                device,
             )
-            for path, role in ((train_path, "train"), (dev_path, "dev"))
+            for path, role in ((paths.train, "train"), (paths.dev, "dev"))
         )
     except VocabswapError:
-        if dist.main and created:  # bad input leaves nothing behind
+        if dist.main and created:
             sd.remove()
         raise
 
-    model = load_masked_lm(model_dir)
-    check_vocab_fits(model_dir, tokenizer, model)
+
+def _build_run(
+    paths: RunPaths,
+    config: LaptConfig,
+    sd: StateDir,
+    dist: Dist,
+    device: torch.device,
+    callback: Callback | None,
+) -> _Run:
+    tokenizer = load_tokenizer(paths.model_dir)
+    train, dev = _load_corpora(paths, tokenizer, config, sd, dist, device)
+    model = load_masked_lm(paths.model_dir)
+    check_vocab_fits(paths.model_dir, tokenizer, model)
     model.to(device)
     model.train()
-    flop_model = MLMFlopModel.from_config(model.config)
     masker = MLMMasker.for_tokenizer(tokenizer, MaskingConfig(probability=config.mlm_probability))
     pad_id = tokenizer.pad_token_id
-    objective = MaskedLMObjective(model, head=config.head)
-
-    use_cuda = device.type == "cuda"
-    autocast = autocast_for(device, config.bf16)
     optimizer = torch.optim.AdamW(
         model.parameters(),
         lr=config.lr,
         betas=(0.9, 0.999),
         eps=1e-8,
         weight_decay=config.weight_decay,
-        fused=use_cuda,
+        fused=device.type == "cuda",
     )
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda k: max(0.0, 1.0 - k / config.steps))
-
     per_process = np.array_split(np.arange(config.batch_size), dist.world)[dist.rank]
     if len(per_process) == 0:
         raise VocabswapError(f"batch size {config.batch_size} is smaller than the {dist.world} processes")
-    stream = BatchStream(len(train), config.batch_size, config.seed)
-    dev_batches = prepare_dev(dev_corpus, masker, config.seed, pad_id, config.micro_batch_size * 2)
+    run = _Run(
+        paths=paths, config=config, sd=sd, dist=dist, device=device, callback=callback, model=model,
+        objective=MaskedLMObjective(model, head=config.head), optimizer=optimizer,
+        scheduler=torch.optim.lr_scheduler.LambdaLR(optimizer, lambda k: max(0.0, 1.0 - k / config.steps)),
+        autocast=autocast_for(device, config.bf16), masker=masker, pad_id=pad_id,
+        flop_model=MLMFlopModel.from_config(model.config), train=train, dev=dev,
+        dev_batches=prepare_dev(dev, masker, config.seed, pad_id, config.micro_batch_size * 2),
+        stream=BatchStream(len(train), config.batch_size, config.seed), per_process=per_process,
+    )  # fmt: skip
+    run.settings = _settings(run)
+    return run
+
+
+def _settings(run: _Run) -> dict[str, Any]:
+    """The config as run: with the derived values (frozen steps, processes, accumulation, precision)."""
+    config = run.config
     settings = dataclasses.asdict(config)
     settings.update(
         frozen_steps=config.frozen_steps,
-        world_size=dist.world,
-        per_process_batch=len(per_process),
-        accumulation_steps=-(-len(per_process) // config.micro_batch_size),
-        device=str(device),
-        precision=precision_name(device, config.bf16),
+        world_size=run.dist.world,
+        per_process_batch=len(run.per_process),
+        accumulation_steps=-(-len(run.per_process) // config.micro_batch_size),
+        device=str(run.device),
+        precision=precision_name(run.device, config.bf16),
     )
+    return settings
 
-    # Resume or start.
+
+def _resume_or_start(run: _Run) -> None:
+    """Resume from the state directory's checkpoint, or evaluate step 0 and save the first checkpoint."""
+    sd, dist = run.sd, run.dist
     saved = sd.saved_config()
     if saved is not None:
-        diff = {k: (saved.get(k), settings[k]) for k in TRAJECTORY_KEYS if saved.get(k) != settings[k]}
+        diff = {
+            k: (saved.get(k), run.settings[k]) for k in TRAJECTORY_KEYS if saved.get(k) != run.settings[k]
+        }
         if diff:
             raise VocabswapError(
                 f"{sd.root}: holds a run with other settings {diff} (saved, requested); delete it or pass "
                 "another --state-dir"
             )
-        state = sd.load_checkpoint(model, optimizer, scheduler)
+        run.state = sd.load_checkpoint(run.model, run.optimizer, run.scheduler)
         if dist.main:
-            sd.truncate_log(state.step)
-            sd.append_log({"event": "resumed", "step": state.step, "time": time.time()})
-        log.info("resumed from %s at step %d", sd.checkpoint, state.step)
-    else:
-        state = TrainState(max_grad_norm=config.max_grad_norm)
-        if dist.main:
-            sd.log.unlink(missing_ok=True)
-            sd.append_log({"event": "start", "step": 0, "settings": settings, "time": time.time()})
-        dev_loss = evaluate(objective, dev_batches, dist, device, autocast)
-        state.dev_curve.append(
-            {
-                "step": 0,
-                "dev_loss": dev_loss,
-                "tokens_seen": 0,
-                "flops_executed": 0,
-                "flops_paper": 0,
-                "selectable": False,
-            }
-        )
-        if dist.main:
-            sd.append_log({"event": "eval", "step": 0, "dev_loss": dev_loss})
-            sd.save_checkpoint(model, optimizer, scheduler, state, config)
-        dist.barrier()
+            sd.truncate_log(run.state.step)
+            sd.append_log({"event": "resumed", "step": run.state.step, "time": time.time()})
+        log.info("resumed from %s at step %d", sd.checkpoint, run.state.step)
+        return
+    run.state = TrainState(max_grad_norm=run.config.max_grad_norm)
+    if dist.main:
+        sd.log.unlink(missing_ok=True)
+        sd.append_log({"event": "start", "step": 0, "settings": run.settings, "time": time.time()})
+    dev_loss = evaluate(run.objective, run.dev_batches, dist, run.device, run.autocast)
+    run.state.dev_curve.append(
+        {"step": 0, "dev_loss": dev_loss, "tokens_seen": 0, "flops_executed": 0, "flops_paper": 0,
+         "selectable": False}
+    )  # fmt: skip
+    if dist.main:
+        sd.append_log({"event": "eval", "step": 0, "dev_loss": dev_loss})
+        sd.save_checkpoint(run.model, run.optimizer, run.scheduler, run.state, run.config)
+    dist.barrier()
 
-    wrapped: nn.Module = objective
-    frozen: bool | None = None
-    started = time.perf_counter() - state.train_seconds
-    if callback is not None:
-        callback(state.step, model, optimizer)
-    progress = tqdm(total=config.steps, initial=state.step, desc="LAPT", unit="step", disable=not dist.main)
-    while state.step < config.steps and not stops_early(state, config):
-        step = state.step
-        want_frozen = step < config.frozen_steps
-        if want_frozen != frozen:
-            set_encoder_frozen(model, want_frozen)
-            frozen = want_frozen
-            if dist.enabled:  # DDP registers hooks only on parameters that require grad: rebuild it
-                wrapped = objective  # drop the old wrapper and its gradient hooks first
-                wrapped = torch.nn.parallel.DistributedDataParallel(
-                    objective, device_ids=[device.index] if use_cuda else None
-                )
-            if dist.main and step > 0 and not frozen:
-                sd.append_log({"event": "unfrozen", "step": step})
-        torch.manual_seed(sub_seed(config.seed, 3, step, dist.rank))  # dropout RNG of this step
 
-        gen = torch.Generator().manual_seed(sub_seed(config.seed, 4, step))
-        idx = stream.indices(step)
-        if config.sequences == "lines":  # same lines, grouped by length within the step
-            idx = by_length(train, idx)
-        batch = make_global_batch(train, idx, masker, gen, pad_id)
-        n_masked_global = int((batch.labels != -100).sum())
-        micro = split_batch(batch, per_process, config.micro_batch_size)
-        loss_sum, tokens, positions, fl_exec, fl_paper = 0.0, 0.0, 0.0, 0.0, 0.0
-        poison = config.debug_nan_at_step == step and not state.restarts
-        for i, mb in enumerate(micro):
-            last = i == len(micro) - 1
-            sync = contextlib.nullcontext() if (last or not dist.enabled) else wrapped.no_sync()
-            with sync:
-                with autocast:
-                    loss, _ = wrapped(
-                        mb.input_ids.to(device), mb.attention_mask.to(device), mb.labels.to(device)
-                    )
-                if poison:
-                    loss = loss * math.nan
-                # Mean over the global batch's masked tokens; DDP averages over processes, hence x world.
-                (loss * (dist.world / max(n_masked_global, 1))).backward()
-            loss_sum += float(loss.detach())
-            positions += float(mb.attention_mask.numel())
-            lengths = mb.attention_mask.sum(1).tolist()
-            tokens += float(sum(lengths))
-            fl = sequences_step_flops(
-                flop_model, lengths, int((mb.labels != -100).sum()), encoder_trainable=not frozen
-            )
-            fl_exec += fl["executed"]
-            fl_paper += fl["paper"]
-        trainable = [p for p in model.parameters() if p.requires_grad]
-        grad_norm = float(torch.nn.utils.clip_grad_norm_(trainable, state.max_grad_norm))
-        # Summed over processes: one process's NaN makes the sum NaN everywhere; the norm is already global.
-        loss_sum, tokens, positions, fl_exec, fl_paper = dist.all_sum(
-            [loss_sum, tokens, positions, fl_exec, fl_paper], device
-        )
-        if not (math.isfinite(loss_sum) and math.isfinite(grad_norm)):
-            optimizer.zero_grad(set_to_none=True)
-            state = _restart(model, optimizer, scheduler, state, sd, config, dist, step, "training loss")
-            frozen = None
+def _train(run: _Run) -> None:
+    """Optimizer steps until the last one or early stopping; a non-finite loss restarts from a checkpoint."""
+    config, state = run.config, run.state
+    run.wrapped = run.objective
+    run.started = time.perf_counter() - state.train_seconds
+    if run.callback is not None:
+        run.callback(state.step, run.model, run.optimizer)
+    progress = tqdm(
+        total=config.steps, initial=state.step, desc="LAPT", unit="step", disable=not run.dist.main
+    )
+    while run.state.step < config.steps and not stops_early(run.state, config):
+        step = run.state.step
+        _apply_freeze(run, step)
+        stats = _forward_backward(run, step)
+        if not stats.finite:
+            run.optimizer.zero_grad(set_to_none=True)
+            _restart(run, step, "training loss")
             continue
-        lr_used = scheduler.get_last_lr()[0]
-        optimizer.step()
-        scheduler.step()
-        optimizer.zero_grad(set_to_none=True)
-
-        state.step = step + 1
-        progress.update(state.step - progress.n)  # a NaN restart moves the step back
-        state.tokens_seen += int(tokens)
-        state.positions_seen += int(positions)
-        state.sequences_seen += config.batch_size
-        state.flops_executed += int(fl_exec)
-        state.flops_paper += int(fl_paper)
-        state.train_seconds = time.perf_counter() - started
-        if callback is not None:
-            callback(state.step, model, optimizer)
-        train_loss = loss_sum / max(n_masked_global, 1)
-        if dist.main and (state.step % config.log_every == 0 or state.step == 1):
-            sd.append_log(
-                {
-                    "step": state.step,
-                    "loss": train_loss,
-                    "lr": lr_used,
-                    "grad_norm": grad_norm,
-                    "max_grad_norm": state.max_grad_norm,
-                    "frozen": frozen,
-                    "epoch": stream.epoch_of(state.step),
-                    "tokens_seen": state.tokens_seen,
-                    "seconds": round(state.train_seconds, 3),
-                }
-            )
-
-        if state.step % config.eval_every == 0 or state.step == config.steps:
-            dev_loss = evaluate(objective, dev_batches, dist, device, autocast)
-            if not math.isfinite(dev_loss):
-                state = _restart(model, optimizer, scheduler, state, sd, config, dist, step, "dev loss")
-                frozen = None
-                continue
-            state.dev_curve.append(
-                {
-                    "step": state.step,
-                    "dev_loss": dev_loss,
-                    "train_loss": train_loss,
-                    "tokens_seen": state.tokens_seen,
-                    "flops_executed": state.flops_executed,
-                    "flops_paper": state.flops_paper,
-                    "selectable": True,
-                }
-            )
-            improved = dev_loss < state.best_loss  # strictly lower, as HF's EarlyStoppingCallback
-            if improved:
-                state.best_loss, state.best_step = dev_loss, state.step
-            state.evals_without_improvement = 0 if improved else state.evals_without_improvement + 1
-            if dist.main:
-                sd.append_log({"event": "eval", "step": state.step, "dev_loss": dev_loss, "best": improved})
-                if improved:
-                    save_hf_model(model, model_dir, sd.best, {"step": state.step, "dev_loss": dev_loss})
-                sd.save_checkpoint(model, optimizer, scheduler, state, config)
-            dist.barrier()
-            log.info("step %d: dev loss %.4f%s", state.step, dev_loss, " (best)" if improved else "")
-            if stops_early(state, config):
-                log.info(
-                    "early stop at step %d: no better dev loss in %d evaluations", state.step, config.patience
-                )
-                if dist.main:
-                    sd.append_log({"event": "early_stop", "step": state.step, "best_step": state.best_step})
+        _optimizer_step(run, step, stats)
+        progress.update(run.state.step - progress.n)  # a NaN restart moves the step back
+        due = run.state.step % config.eval_every == 0 or run.state.step == config.steps
+        if due and not _evaluate_and_checkpoint(run, stats.train_loss):
+            _restart(run, step, "dev loss")
+            continue
         if config.debug_step_sleep:
             time.sleep(config.debug_step_sleep)
-
     progress.close()
-    summary = _summary(
-        model_dir, train_path, dev_path, out, sd, config, settings, state, train, dev_corpus, flop_model
-    )
+
+
+def _apply_freeze(run: _Run, step: int) -> None:
+    """Freeze or unfreeze the encoder when ``step`` crosses the schedule (or after a restart)."""
+    want_frozen = step < run.config.frozen_steps
+    if want_frozen == run.frozen:
+        return
+    set_encoder_frozen(run.model, want_frozen)
+    run.frozen = want_frozen
+    if run.dist.enabled:  # DDP registers hooks only on parameters that require grad: rebuild it
+        run.wrapped = run.objective  # drop the old wrapper and its gradient hooks first
+        run.wrapped = torch.nn.parallel.DistributedDataParallel(
+            run.objective, device_ids=[run.device.index] if run.device.type == "cuda" else None
+        )
+    if run.dist.main and step > 0 and not run.frozen:
+        run.sd.append_log({"event": "unfrozen", "step": step})
+
+
+def _forward_backward(run: _Run, step: int) -> StepStats:
+    """Gradients of step ``step``'s global batch (this process's micro-batches), clipped; sums over all."""
+    config, dist, device = run.config, run.dist, run.device
+    torch.manual_seed(sub_seed(config.seed, 3, step, dist.rank))  # dropout RNG of this step
+    gen = torch.Generator().manual_seed(sub_seed(config.seed, 4, step))
+    idx = run.stream.indices(step)
+    if config.sequences == "lines":  # same lines, grouped by length within the step
+        idx = by_length(run.train, idx)
+    batch = make_global_batch(run.train, idx, run.masker, gen, run.pad_id)
+    n_masked_global = int((batch.labels != -100).sum())
+    micro = split_batch(batch, run.per_process, config.micro_batch_size)
+    loss_sum, tokens, positions, fl_exec, fl_paper = 0.0, 0.0, 0.0, 0.0, 0.0
+    poison = config.debug_nan_at_step == step and not run.state.restarts
+    for i, mb in enumerate(micro):
+        last = i == len(micro) - 1
+        sync = contextlib.nullcontext() if (last or not dist.enabled) else run.wrapped.no_sync()
+        with sync:
+            with run.autocast:
+                loss, _ = run.wrapped(
+                    mb.input_ids.to(device), mb.attention_mask.to(device), mb.labels.to(device)
+                )
+            if poison:
+                loss = loss * math.nan
+            # Mean over the global batch's masked tokens; DDP averages over processes, hence x world.
+            (loss * (dist.world / max(n_masked_global, 1))).backward()
+        loss_sum += float(loss.detach())
+        positions += float(mb.attention_mask.numel())
+        lengths = mb.attention_mask.sum(1).tolist()
+        tokens += float(sum(lengths))
+        fl = sequences_step_flops(
+            run.flop_model, lengths, int((mb.labels != -100).sum()), encoder_trainable=not run.frozen
+        )
+        fl_exec += fl["executed"]
+        fl_paper += fl["paper"]
+    trainable = [p for p in run.model.parameters() if p.requires_grad]
+    grad_norm = float(torch.nn.utils.clip_grad_norm_(trainable, run.state.max_grad_norm))
+    # Summed over processes: one process's NaN makes the sum NaN everywhere; the norm is already global.
+    sums = dist.all_sum([loss_sum, tokens, positions, fl_exec, fl_paper], device)
+    return StepStats(*sums, n_masked=n_masked_global, grad_norm=grad_norm)
+
+
+def _optimizer_step(run: _Run, step: int, stats: StepStats) -> None:
+    """Apply the update, count what step ``step`` saw, call the callback and log the step."""
+    config, state = run.config, run.state
+    lr_used = run.scheduler.get_last_lr()[0]
+    run.optimizer.step()
+    run.scheduler.step()
+    run.optimizer.zero_grad(set_to_none=True)
+    state.step = step + 1
+    state.tokens_seen += int(stats.tokens)
+    state.positions_seen += int(stats.positions)
+    state.sequences_seen += config.batch_size
+    state.flops_executed += int(stats.flops_executed)
+    state.flops_paper += int(stats.flops_paper)
+    state.train_seconds = time.perf_counter() - run.started
+    if run.callback is not None:
+        run.callback(state.step, run.model, run.optimizer)
+    if run.dist.main and (state.step % config.log_every == 0 or state.step == 1):
+        run.sd.append_log(
+            {
+                "step": state.step,
+                "loss": stats.train_loss,
+                "lr": lr_used,
+                "grad_norm": stats.grad_norm,
+                "max_grad_norm": state.max_grad_norm,
+                "frozen": run.frozen,
+                "epoch": run.stream.epoch_of(state.step),
+                "tokens_seen": state.tokens_seen,
+                "seconds": round(state.train_seconds, 3),
+            }
+        )
+
+
+def _evaluate_and_checkpoint(run: _Run, train_loss: float) -> bool:
+    """Dev loss, best model and checkpoint after this step; False (nothing recorded) if the loss is not
+    finite."""
+    config, state, dist, sd = run.config, run.state, run.dist, run.sd
+    dev_loss = evaluate(run.objective, run.dev_batches, dist, run.device, run.autocast)
+    if not math.isfinite(dev_loss):
+        return False
+    state.dev_curve.append(
+        {"step": state.step, "dev_loss": dev_loss, "train_loss": train_loss, "tokens_seen": state.tokens_seen,
+         "flops_executed": state.flops_executed, "flops_paper": state.flops_paper, "selectable": True}
+    )  # fmt: skip
+    improved = dev_loss < state.best_loss  # strictly lower, as HF's EarlyStoppingCallback
+    if improved:
+        state.best_loss, state.best_step = dev_loss, state.step
+    state.evals_without_improvement = 0 if improved else state.evals_without_improvement + 1
     if dist.main:
-        with atomic_dir(out) as tmp:
+        sd.append_log({"event": "eval", "step": state.step, "dev_loss": dev_loss, "best": improved})
+        if improved:
+            save_hf_model(run.model, run.paths.model_dir, sd.best, {"step": state.step, "dev_loss": dev_loss})
+        sd.save_checkpoint(run.model, run.optimizer, run.scheduler, state, config)
+    dist.barrier()
+    log.info("step %d: dev loss %.4f%s", state.step, dev_loss, " (best)" if improved else "")
+    if stops_early(state, config):
+        log.info("early stop at step %d: no better dev loss in %d evaluations", state.step, config.patience)
+        if dist.main:
+            sd.append_log({"event": "early_stop", "step": state.step, "best_step": state.best_step})
+    return True
+
+
+def _finalise(run: _Run) -> dict[str, Any]:
+    """Write the best-dev model, ``lapt_log.json`` and the training log to the output, atomically; drop the
+    state directory unless it is to be kept."""
+    summary = _summary(run)
+    sd = run.sd
+    if run.dist.main:
+        with atomic_dir(run.paths.out) as tmp:
             for path in sd.best.iterdir():
                 if path.name != "best.json":
                     shutil.copy2(path, tmp / path.name)
             write_json(tmp / "lapt_log.json", summary)
             shutil.copy2(sd.log, tmp / "training_log.jsonl")
-        if not config.keep_state:
+        if not run.config.keep_state:
             sd.remove()
-    dist.barrier()
+    run.dist.barrier()
     return summary
 
 
-def _restart(
-    model: nn.Module,
-    optimizer: torch.optim.Optimizer,
-    scheduler: torch.optim.lr_scheduler.LRScheduler,
-    state: TrainState,
-    sd: StateDir,
-    config: LaptConfig,
-    dist: Dist,
-    step: int,
-    what: str,
-) -> TrainState:
+def _restart(run: _Run, step: int, what: str) -> None:
     """Reload the last good checkpoint and continue with the reduced max grad norm (paper Appendix B)."""
-    restarts = [*state.restarts]
+    config = run.config
+    restarts = [*run.state.restarts]
     if len(restarts) >= config.max_restarts:
         raise VocabswapError(
             f"non-finite {what} at step {step} after {len(restarts)} restarts (max {config.max_restarts}); "
             "the run is diverging: lower --lr or check the initialisation"
         )
-    new = sd.load_checkpoint(model, optimizer, scheduler)
+    new = run.sd.load_checkpoint(run.model, run.optimizer, run.scheduler)
     restarts.append(
         {
             "at_step": step,
@@ -767,34 +861,18 @@ def _restart(
         f"grad norm {config.nan_max_grad_norm}"
     )
     log.warning(msg)
-    if dist.main:
-        sd.truncate_log(new.step)
-        sd.append_log(
-            {
-                "event": "restart",
-                "step": new.step,
-                "at_step": step,
-                "what": what,
-                "max_grad_norm": config.nan_max_grad_norm,
-                "message": msg,
-            }
-        )
-    return new
+    if run.dist.main:
+        run.sd.truncate_log(new.step)
+        run.sd.append_log(
+            {"event": "restart", "step": new.step, "at_step": step, "what": what,
+             "max_grad_norm": config.nan_max_grad_norm, "message": msg}
+        )  # fmt: skip
+    run.state = new
+    run.frozen = None
 
 
-def _summary(
-    model_dir: Path,
-    train_path: Path,
-    dev_path: Path,
-    out: Path,
-    sd: StateDir,
-    config: LaptConfig,
-    settings: dict[str, Any],
-    state: TrainState,
-    train: SequenceCorpus,
-    dev: SequenceCorpus,
-    flop_model: MLMFlopModel,
-) -> dict[str, Any]:
+def _summary(run: _Run) -> dict[str, Any]:
+    config, state, train, dev, flop_model = run.config, run.state, run.train, run.dev, run.flop_model
     frac = config.mlm_probability
     per_token = {
         "seq_len": config.max_length,
@@ -802,12 +880,12 @@ def _summary(
         "forward_paper_all_positions": flop_model.forward_per_token(config.max_length, 1.0),
     }
     return {
-        "model": str(model_dir),
-        "train": str(train_path),
-        "dev": str(dev_path),
-        "out": str(out),
-        "state_dir": str(sd.root),
-        "settings": settings,
+        "model": str(run.paths.model_dir),
+        "train": str(run.paths.train),
+        "dev": str(run.paths.dev),
+        "out": str(run.paths.out),
+        "state_dir": str(run.sd.root),
+        "settings": run.settings,
         "data": {
             "train_lines": train.n_lines,
             "train_tokens": train.n_tokens,
