@@ -13,6 +13,7 @@ import json
 import logging
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -150,23 +151,11 @@ def e5s1_state_dict(f: E5S1, rows: int) -> dict[str, np.ndarray]:
     return sd
 
 
-def convert_e5s1(source: Path, dest: Path, *, variant: str, head_seed: int = HEAD_SEED) -> None:
-    """Write an E5S1 file as an ``XLMRobertaForMaskedLM`` directory (weights, config, tokenizer, manifest)."""
-    import torch
-    from transformers import XLMRobertaConfig, XLMRobertaForMaskedLM
+def _e5s1_config(f: E5S1, rows: int) -> Any:
+    """The ``XLMRobertaConfig`` of an E5S1 file with ``rows`` embedding rows."""
+    from transformers import XLMRobertaConfig
 
-    from vocabswap.tokenizer import spm_proto_from_fairseq, write_hf_tokenizer
-
-    t0 = time.perf_counter()
-    f = read_e5s1(source)
-    n_pieces = len(f.pieces)
-    if f.vocab_rows < n_pieces:
-        raise VocabswapError(f"{source}: {f.vocab_rows} embedding rows for {n_pieces} tokenizer pieces")
-    if (f.bos, f.pad, f.eos, f.unk) != (0, 1, 2, 3):
-        raise VocabswapError(f"{source}: specials at bos/pad/eos/unk = {f.bos}/{f.pad}/{f.eos}/{f.unk}")
-    # Rows beyond the tokenizer (multilingual-e5-small has 35) belong to no piece: drop them so ids == rows.
-    rows = n_pieces
-    config = XLMRobertaConfig(
+    return XLMRobertaConfig(
         vocab_size=rows,
         hidden_size=f.hidden,
         num_hidden_layers=f.layers,
@@ -183,13 +172,20 @@ def convert_e5s1(source: Path, dest: Path, *, variant: str, head_seed: int = HEA
         tie_word_embeddings=True,
         architectures=["XLMRobertaForMaskedLM"],
     )
-    sd = e5s1_state_dict(f, rows)
+
+
+def _e5s1_model(f: E5S1, rows: int, head_seed: int, source: Path) -> Any:
+    """An ``XLMRobertaForMaskedLM`` holding the file's encoder and a new, seeded MLM head whose decoder is
+    tied to the word embeddings."""
+    import torch
+    from transformers import XLMRobertaForMaskedLM
+
+    config = _e5s1_config(f, rows)
     with torch.device("meta"):
         model = XLMRobertaForMaskedLM(config)
     model.to_empty(device="cpu")
-    tensors = {k: torch.from_numpy(v) for k, v in sd.items()}
+    tensors = {k: torch.from_numpy(v) for k, v in e5s1_state_dict(f, rows).items()}
     gen = torch.Generator().manual_seed(head_seed)
-    head = model.lm_head
     H = f.hidden
     tensors["lm_head.dense.weight"] = torch.empty(H, H).normal_(0.0, INITIALIZER_RANGE, generator=gen)
     tensors["lm_head.dense.bias"] = torch.zeros(H)
@@ -205,11 +201,25 @@ def convert_e5s1(source: Path, dest: Path, *, variant: str, head_seed: int = HEA
     model.tie_weights()
     model.roberta.embeddings.position_ids.copy_(torch.arange(config.max_position_embeddings).expand(1, -1))
     model.roberta.embeddings.token_type_ids.zero_()
-    if head.decoder.weight.data_ptr() != model.roberta.embeddings.word_embeddings.weight.data_ptr():
+    if model.lm_head.decoder.weight.data_ptr() != model.roberta.embeddings.word_embeddings.weight.data_ptr():
         raise VocabswapError("internal error: the MLM decoder is not tied to the word embeddings")
-    model.eval()
-    model.save_pretrained(str(dest))
+    return model.eval()
 
+
+def convert_e5s1(source: Path, dest: Path, *, variant: str, head_seed: int = HEAD_SEED) -> None:
+    """Write an E5S1 file as an ``XLMRobertaForMaskedLM`` directory (weights, config, tokenizer, manifest)."""
+    from vocabswap.tokenizer import spm_proto_from_fairseq, write_hf_tokenizer
+
+    t0 = time.perf_counter()
+    f = read_e5s1(source)
+    n_pieces = len(f.pieces)
+    if f.vocab_rows < n_pieces:
+        raise VocabswapError(f"{source}: {f.vocab_rows} embedding rows for {n_pieces} tokenizer pieces")
+    if (f.bos, f.pad, f.eos, f.unk) != (0, 1, 2, 3):
+        raise VocabswapError(f"{source}: specials at bos/pad/eos/unk = {f.bos}/{f.pad}/{f.eos}/{f.unk}")
+    # Rows beyond the tokenizer (multilingual-e5-small has 35) belong to no piece: drop them so ids == rows.
+    rows = n_pieces
+    _e5s1_model(f, rows, head_seed, source).save_pretrained(str(dest))
     write_hf_tokenizer(dest, spm_proto_from_fairseq(f.pieces, f.scores.tolist()))
     seconds = time.perf_counter() - t0
     _write_manifest(
