@@ -139,6 +139,49 @@ class _Cursor:
         return out
 
 
+def _read_pieces(c: _Cursor, n_pieces: int) -> tuple[list[str], np.ndarray]:
+    """The tokenizer's pieces and scores: offsets, scores, then one UTF-8 blob."""
+    (bloblen,) = c.take("<Q")
+    offs = c.array("<u4", n_pieces + 1).astype(np.int64)
+    scores = c.array("<f4", n_pieces).astype(np.float32)
+    blob = c.raw(bloblen)
+    if offs[-1] > bloblen or np.any(np.diff(offs) < 0):
+        raise VocabswapError(f"{c.path}: corrupt piece offsets")
+    try:
+        pieces = [
+            blob[a:b].decode("utf-8") for a, b in zip(offs[:-1].tolist(), offs[1:].tolist(), strict=True)
+        ]
+    except UnicodeDecodeError as err:
+        raise VocabswapError(f"{c.path}: a tokenizer piece is not valid UTF-8: {err}") from err
+    return pieces, scores
+
+
+def _read_norm_map(c: _Cursor) -> dict[int, tuple[int, ...]]:
+    """The normaliser's code point -> code points table."""
+    n_norm, nm_bytes = c.take("<iI")
+    nm = c.raw(nm_bytes)
+    norm_map: dict[int, tuple[int, ...]] = {}
+    p = 0
+    for _ in range(n_norm):  # ~5k entries: cheap
+        cp, n_out = struct.unpack_from("<IB", nm, p)
+        p += 5
+        norm_map[cp] = struct.unpack_from(f"<{n_out}I", nm, p)
+        p += 4 * n_out
+    return norm_map
+
+
+def _read_directory(c: _Cursor) -> dict[str, TensorEntry]:
+    """The tensor directory: name, dtype, value count, offset and size of every tensor."""
+    (n_dir,) = c.take("<i")
+    tensors: dict[str, TensorEntry] = {}
+    for _ in range(n_dir):
+        (name_len,) = c.take("<H")
+        name = c.raw(name_len).decode("ascii")
+        dtype, n, offset, nbytes = c.take("<BIQQ")
+        tensors[name] = TensorEntry(name, dtype, n, offset, nbytes)
+    return tensors
+
+
 def read_e5s1(path: str | Path) -> E5S1:
     """Parse an E5S1 file; raises VocabswapError naming the file if it is missing, truncated or not E5S1."""
     path = Path(path)
@@ -156,39 +199,9 @@ def read_e5s1(path: str | Path) -> E5S1:
     eps, block = c.take("<fi")
     if block != 32:
         raise VocabswapError(f"{path}: unsupported quantisation block size {block} (expected 32)")
-
     n_pieces, bos, eos, pad, unk = c.take("<5i")
-    (bloblen,) = c.take("<Q")
-    offs = c.array("<u4", n_pieces + 1).astype(np.int64)
-    scores = c.array("<f4", n_pieces).astype(np.float32)
-    blob = c.raw(bloblen)
-    if offs[-1] > bloblen or np.any(np.diff(offs) < 0):
-        raise VocabswapError(f"{path}: corrupt piece offsets")
-    try:
-        pieces = [
-            blob[a:b].decode("utf-8") for a, b in zip(offs[:-1].tolist(), offs[1:].tolist(), strict=True)
-        ]
-    except UnicodeDecodeError as err:
-        raise VocabswapError(f"{path}: a tokenizer piece is not valid UTF-8: {err}") from err
-
-    n_norm, nm_bytes = c.take("<iI")
-    nm = c.raw(nm_bytes)
-    norm_map: dict[int, tuple[int, ...]] = {}
-    p = 0
-    for _ in range(n_norm):  # ~5k entries: cheap
-        cp, n_out = struct.unpack_from("<IB", nm, p)
-        p += 5
-        norm_map[cp] = struct.unpack_from(f"<{n_out}I", nm, p)
-        p += 4 * n_out
-
-    (n_dir,) = c.take("<i")
-    tensors: dict[str, TensorEntry] = {}
-    for _ in range(n_dir):
-        (name_len,) = c.take("<H")
-        name = c.raw(name_len).decode("ascii")
-        dtype, n, offset, nbytes = c.take("<BIQQ")
-        tensors[name] = TensorEntry(name, dtype, n, offset, nbytes)
-
+    pieces, scores = _read_pieces(c, n_pieces)
+    norm_map = _read_norm_map(c)
     return E5S1(
         path=path,
         version=version,
@@ -208,6 +221,6 @@ def read_e5s1(path: str | Path) -> E5S1:
         pad=pad,
         unk=unk,
         norm_map=norm_map,
-        tensors=tensors,
+        tensors=_read_directory(c),
         _buf=buf,
     )
