@@ -29,6 +29,7 @@ def reduced_config(**overrides: Any) -> dict[str, Any]:
         methods=["script+posn+ident"],
         regimes=["full"],
         seeds=[1, 2],
+        tasks=["pos", "ner"],
     )
     config["tokenizer"] = {"vocab_size": 800}
     config["corpus_split"] = {"dev_lines": 40}

@@ -313,7 +313,8 @@ class Grid:
         return list(self.config["languages"][lang]["corpus"])
 
     def tasks(self, lang: str) -> list[str]:
-        return [t for t in TASKS if t in self.config["languages"][lang]["eval"]]
+        evals = self.config["languages"][lang]["eval"]
+        return [t for t in TASKS if t in self.config["tasks"] and t in evals]
 
     def eval_sets(self) -> list[tuple[str, str]]:
         return [(lang, task) for lang in self.languages for task in self.tasks(lang)]
