@@ -25,11 +25,13 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import itertools
+import json
 import logging
 import math
 import time
 import warnings
 from collections import Counter
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,6 +41,7 @@ import torch
 from tqdm.auto import tqdm
 
 from vocabswap.atomic import write_json
+from vocabswap.config import OFF_THE_SHELF
 from vocabswap.data.tagged import read_tagged
 from vocabswap.device import autocast_for, pick_device, precision_name, sub_seed
 from vocabswap.errors import VocabswapError
@@ -356,12 +359,48 @@ def _fit(run: _Run) -> dict[str, Any]:
 
 
 def run_finetune(
-    model_dir: str | Path, data_dir: str | Path, out: str | Path, config: FinetuneConfig
+    model_dir: str | Path,
+    data_dir: str | Path,
+    out: str | Path,
+    config: FinetuneConfig,
+    *,
+    annotate: Callable[[], Mapping[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """Fine-tune one seed, evaluate the best-dev epoch on test, write the result JSON atomically."""
+    """Fine-tune one seed, evaluate the best-dev epoch on test, write the result JSON atomically, once.
+
+    ``annotate()``, if given, is called after the test evaluation; its entries (e.g. the table cell and
+    provenance, :func:`table_cell`) are appended to the result before it is written."""
     config.validate()
     model_dir, data_dir, out = Path(model_dir), Path(data_dir), Path(out)
     started = time.perf_counter()
+    prepared = _prepare(model_dir, data_dir, config)
+    run = _build_run(
+        model_dir, prepared.tokenizer, prepared.labels, prepared.windows, prepared.splits, config
+    )
+    fit = _fit(run)
+    test = _evaluate(run, "test")
+    result = _record(run, prepared, fit, test, model_dir, data_dir)
+    result["seconds"] = round(time.perf_counter() - started, 2)
+    if annotate is not None:
+        result.update(annotate())
+    write_json(out, result)
+    return result
+
+
+@dataclass
+class _Prepared:
+    """The evaluation data read, capped, labelled and encoded, with what was reported on the way."""
+
+    tokenizer: Any
+    data: dict[str, Sentences]  # as read (train uncapped)
+    splits: dict[str, Sentences]  # train capped
+    labels: list[str]
+    windows: dict[str, Windows]
+    unseen: dict[str, dict[str, int]]
+    warnings: list[str]
+
+
+def _prepare(model_dir: Path, data_dir: Path, config: FinetuneConfig) -> _Prepared:
     tokenizer = load_tokenizer(model_dir)
     data = read_eval_dir(data_dir)
     train = cap_train(data["train"], config.train_cap, config.seed)
@@ -371,9 +410,19 @@ def run_finetune(
     unseen, warn = _label_warnings(data, labels, data_dir)
     splits = {"train": train, "dev": data["dev"], "test": data["test"]}
     windows, cut = _encode_splits(splits, tokenizer, {t: i for i, t in enumerate(labels)}, config.max_length)
-    run = _build_run(model_dir, tokenizer, labels, windows, splits, config)
-    fit = _fit(run)
-    test = _evaluate(run, "test")
+    return _Prepared(tokenizer, data, splits, labels, windows, unseen, warn + cut)
+
+
+def _record(
+    run: _Run,
+    prepared: _Prepared,
+    fit: dict[str, Any],
+    test: dict[str, float],
+    model_dir: Path,
+    data_dir: Path,
+) -> dict[str, Any]:
+    """The result JSON's content (without ``seconds``, which the caller adds last)."""
+    config, data, windows = run.config, prepared.data, prepared.windows
     settings = dataclasses.asdict(config)
     settings.update(
         patience=config.effective_patience,
@@ -381,17 +430,36 @@ def run_finetune(
         device=str(run.device),
         precision=precision_name(run.device, config.bf16),
     )
-    result = {
+    return {
         "task": config.task, "metric": run.metric, "score": test[run.metric], "test_metrics": test, **fit,
         "seed": config.seed, "paper_compat": config.paper_compat, "settings": settings,
         "model": str(model_dir), "data": str(data_dir),
-        "n_sentences": {"train": len(train), "train_total": len(data["train"]), "dev": len(data["dev"]),
-                        "test": len(data["test"])},
+        "n_sentences": {"train": len(prepared.splits["train"]), "train_total": len(data["train"]),
+                        "dev": len(data["dev"]), "test": len(data["test"])},
         "n_windows": {s: len(w) for s, w in windows.items()},
         "split_sentences": {s: w.split_sentences for s, w in windows.items()},
         "truncated_words": {s: w.truncated_words for s, w in windows.items()},
-        "labels": labels, "unseen_labels": unseen, "warnings": warn + cut,
-        "seconds": round(time.perf_counter() - started, 2),
+        "labels": prepared.labels, "unseen_labels": prepared.unseen, "warnings": prepared.warnings,
     }  # fmt: skip
-    write_json(out, result)
-    return result
+
+
+def table_cell(wildcards: Mapping[str, str], model_dir: str | Path) -> dict[str, Any]:
+    """The results-table cell a workflow job's result fills (from its wildcards), and the LAPT cost of its
+    model (Figure 4) when the model was LAPT-trained (has ``lapt_log.json``)."""
+    size = wildcards.get("size", "")
+    entries: dict[str, Any] = {
+        "cell": {
+            "target": wildcards.get("target", OFF_THE_SHELF),
+            "regime": wildcards.get("regime", ""),
+            "method": wildcards.get("method", ""),
+            "size": int(size) if size.isdigit() else size,
+            "lang": wildcards["lang"],
+            "task": wildcards["task"],
+            "seed": int(wildcards["seed"]),
+        }
+    }
+    lapt_log = Path(model_dir) / "lapt_log.json"
+    if lapt_log.is_file():
+        summary = json.loads(lapt_log.read_text(encoding="utf-8"))
+        entries["lapt"] = {k: summary[k] for k in ("flops", "steps", "best_step", "best_dev_loss")}
+    return entries
