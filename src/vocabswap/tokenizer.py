@@ -243,6 +243,69 @@ _DROP_REASONS = {
 }
 
 
+def _spm_error(err: RuntimeError, names: str, vocab_size: int, character_coverage: float) -> VocabswapError:
+    """SentencePiece's training error as one line that names the text and says what to change."""
+    msg = str(err)
+    if "Vocabulary size too high" in msg:
+        limit = _int_after(msg, r"Please set it to a value <= (\d+)")
+        hint = f" (at most {limit} for this text)" if limit else ""
+        if limit is not None and limit < MIN_VOCAB_SIZE:
+            return VocabswapError(
+                f"the text in {names} supports at most {limit} pieces, below the minimum vocabulary "
+                f"size of {MIN_VOCAB_SIZE}; give more text"
+            )
+        return VocabswapError(
+            f"vocabulary size {vocab_size} is larger than the text in {names} supports{hint}; "
+            f"use a smaller --vocab-size or more text"
+        )
+    if "smaller than required_chars" in msg:
+        need = _int_after(msg, r"\d+ vs (\d+)")
+        return VocabswapError(
+            f"vocabulary size {vocab_size} is too small: the characters that coverage "
+            f"{character_coverage} keeps from {names} need at least {need or 'more'} pieces"
+        )
+    return VocabswapError(f"SentencePiece training on {names} failed: {msg.strip()}")
+
+
+def _train_spm(
+    text: Path,
+    names: str,
+    vocab_size: int,
+    *,
+    seed: int,
+    character_coverage: float,
+    max_sentences: int | None,
+    num_threads: int,
+) -> bytes:
+    """SentencePiece's unigram model (XLM-R's piece layout) trained on the file ``text``, seeded."""
+    import sentencepiece as spm
+
+    model = io.BytesIO()
+    spm.set_random_generator_seed(seed)
+    try:
+        spm.SentencePieceTrainer.train(
+            input=str(text),
+            model_writer=model,
+            model_type="unigram",
+            vocab_size=vocab_size,
+            character_coverage=character_coverage,
+            normalization_rule_name="nmt_nfkc",
+            unk_id=0,
+            bos_id=1,
+            eos_id=2,
+            pad_id=-1,
+            input_sentence_size=max_sentences or 0,
+            shuffle_input_sentence=bool(max_sentences),
+            num_threads=num_threads,
+            max_sentence_length=MAX_SENTENCE_BYTES,
+            train_extremely_large_corpus=False,
+            minloglevel=2,
+        )
+    except RuntimeError as err:
+        raise _spm_error(err, names, vocab_size, character_coverage) from err
+    return model.getvalue()
+
+
 def train_tokenizer(
     corpora: Sequence[str | Path],
     vocab_size: int,
@@ -264,8 +327,6 @@ def train_tokenizer(
     input sentences unless ``max_sentences`` asks it to (then seeded too). ``num_threads`` changes the
     result slightly (the EM sums run in another order: 1 of 8,000 Hebrew pieces differs), so pin it.
     """
-    import sentencepiece as spm
-
     corpora = [Path(p) for p in corpora]
     out = Path(out)
     if vocab_size < MIN_VOCAB_SIZE:
@@ -276,7 +337,6 @@ def train_tokenizer(
         raise VocabswapError(f"vocabulary size {vocab_size} is too large (at most {MAX_VOCAB_SIZE} pieces)")
     _check_corpora(corpora)
     names = ", ".join(str(p) for p in corpora)
-
     with tempfile.TemporaryDirectory(prefix="vocabswap-spm-") as tmp:
         text = Path(tmp) / "train.txt"
         n_lines, dropped = _write_training_text(
@@ -285,51 +345,17 @@ def train_tokenizer(
         if n_lines == 0:
             why = "; ".join(f"{c} lines {_DROP_REASONS[k]} dropped" for k, c in dropped.items() if c)
             raise VocabswapError(f"no text left to train on in {names}" + (f" ({why})" if why else ""))
-        model = io.BytesIO()
-        spm.set_random_generator_seed(seed)
-        try:
-            spm.SentencePieceTrainer.train(
-                input=str(text),
-                model_writer=model,
-                model_type="unigram",
-                vocab_size=vocab_size,
-                character_coverage=character_coverage,
-                normalization_rule_name="nmt_nfkc",
-                unk_id=0,
-                bos_id=1,
-                eos_id=2,
-                pad_id=-1,
-                input_sentence_size=max_sentences or 0,
-                shuffle_input_sentence=bool(max_sentences),
-                num_threads=num_threads,
-                max_sentence_length=MAX_SENTENCE_BYTES,
-                train_extremely_large_corpus=False,
-                minloglevel=2,
-            )
-        except RuntimeError as err:
-            msg = str(err)
-            if "Vocabulary size too high" in msg:
-                limit = _int_after(msg, r"Please set it to a value <= (\d+)")
-                hint = f" (at most {limit} for this text)" if limit else ""
-                if limit is not None and limit < MIN_VOCAB_SIZE:
-                    raise VocabswapError(
-                        f"the text in {names} supports at most {limit} pieces, below the minimum vocabulary "
-                        f"size of {MIN_VOCAB_SIZE}; give more text"
-                    ) from err
-                raise VocabswapError(
-                    f"vocabulary size {vocab_size} is larger than the text in {names} supports{hint}; "
-                    f"use a smaller --vocab-size or more text"
-                ) from err
-            if "smaller than required_chars" in msg:
-                need = _int_after(msg, r"\d+ vs (\d+)")
-                raise VocabswapError(
-                    f"vocabulary size {vocab_size} is too small: the characters that coverage "
-                    f"{character_coverage} keeps from {names} need at least {need or 'more'} pieces"
-                ) from err
-            raise VocabswapError(f"SentencePiece training on {names} failed: {msg.strip()}") from err
-
+        model = _train_spm(
+            text,
+            names,
+            vocab_size,
+            seed=seed,
+            character_coverage=character_coverage,
+            max_sentences=max_sentences,
+            num_threads=num_threads,
+        )
     with atomic_dir(out) as tmp_out:
-        write_hf_tokenizer(tmp_out, _strip_run_specific(model.getvalue()))
+        write_hf_tokenizer(tmp_out, _strip_run_specific(model))
         _write_train_manifest(tmp_out, corpora, vocab_size, seed, character_coverage, n_lines, dropped)
     return out
 
