@@ -203,6 +203,22 @@ def test_workers_chunks_and_gzip_give_identical_output(corpus: Path, tmp_path: P
     assert a == (tmp_path / "b.txt").read_bytes() == (tmp_path / "c.txt").read_bytes()
 
 
+def test_several_inputs_are_one_stream_as_if_concatenated(tmp_path: Path):
+    lines = real_corpus(tmp_path / "c.txt", n_lines=6_000).read_bytes().split(b"\n")
+    parts = [b"\n".join(lines[:2500]) + b"\n", b"\n".join(lines[2500:4000]), b"\n".join(lines[4000:])]
+    paths = [tmp_path / f"p{i}.txt" for i in range(3)]  # p1 lacks its final newline, as a raw file may
+    for path, data in zip(paths, parts, strict=True):
+        path.write_bytes(data)
+    joined = tmp_path / "joined.txt"
+    joined.write_bytes(b"".join(parts))
+    a = clean_corpus(paths, tmp_path / "a.txt", workers=2, chunk_bytes=4096, stats_path=tmp_path / "a.json")
+    b = clean_corpus(joined, tmp_path / "b.txt", workers=1, stats_path=tmp_path / "b.json")
+    assert (tmp_path / "a.txt").read_bytes() == (tmp_path / "b.txt").read_bytes()
+    assert (a.input_lines, a.kept_lines, a.removed) == (b.input_lines, b.kept_lines, b.removed)
+    with pytest.raises(InputError, match=r"p9\.txt: input corpus not found"):
+        clean_corpus([paths[0], tmp_path / "p9.txt"], tmp_path / "c.txt", workers=1)
+
+
 def test_empty_corpus_is_an_error(tmp_path: Path):
     empty = tmp_path / "empty.txt"
     empty.write_bytes(b"")
