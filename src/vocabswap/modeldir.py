@@ -10,6 +10,7 @@ from pathlib import Path
 
 import torch
 
+from vocabswap.checksums import file_sha256
 from vocabswap.errors import VocabswapError
 
 # Files of a Hugging Face model directory that belong to the tokenizer (copied verbatim into the output).
@@ -69,11 +70,7 @@ def copy_tokenizer(model_dir: Path, dest: Path) -> None:
 
 
 def file_digest(path: Path, *, extra: bytes = b"") -> str:
-    h = hashlib.sha256(extra)
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+    return file_sha256(path, prefix=extra)
 
 
 def tokenizer_digest(model_dir: Path) -> str:
