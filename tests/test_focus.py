@@ -119,7 +119,7 @@ def test_focus_equals_focus_plus_ident(focus_ctx, focus_result):
 def test_paper_focus_overlap_is_case_insensitive_and_keeps_the_word_start_marker(focus_ctx):
     """FOCUS of May 2023: exact match first, else the lower-cased piece with its ``▁`` (never stripped);
     among base case variants the greatest string wins (FOCUS's lower-case dict from the sorted vocab)."""
-    from vocabswap.reinit.focus import overlap
+    from vocabswap.reinit.overlap import overlap
 
     # Hebrew has no case: give a few new pieces odd casings (and one without its marker)
     pieces = list(focus_ctx.new_pieces)
@@ -156,7 +156,7 @@ def test_paper_mode_gives_every_new_token_a_focus_vector_and_every_overlap_token
 ):
     """Paper mode (issue 8.8) with the .bin model: out-of-dictionary pieces get n-gram vectors, so no token
     falls back and no overlapping token is pruned as an anchor; deepfocus mode on the same model does both."""
-    from vocabswap.reinit.focus import overlap
+    from vocabswap.reinit.overlap import overlap
 
     ctx = focus_ctx
     paper_opts = dataclasses.replace(FocusOptions.paper(), fasttext=TEST_FASTTEXT)

@@ -1,4 +1,8 @@
-"""Embedding re-initialisation for a new vocabulary: methods composed of parts (see ``methods``)."""
+"""Embedding re-initialisation for a new vocabulary: methods composed of parts (see ``methods``).
+
+The parts: base fillers (``parts``, ``focus``; registered in ``methods.FILLERS``), the token overlap IDENT
+and FOCUS share (``overlap``), and FOCUS's weighting over anchors (``weights``: sparsemax, softmax, top-k).
+"""
 
 from vocabswap.reinit.api import REPORT_NAME, compute, initialise, make_context
 from vocabswap.reinit.focus import FocusOptions

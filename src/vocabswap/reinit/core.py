@@ -83,15 +83,6 @@ class Context:
         bias = float(self.base_bias[self.ordinary_base_rows].mean(dtype=np.float64))
         return mean.astype(np.float32), std.astype(np.float32), bias
 
-    def exact_overlap(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(new ids, base ids) of the ``rows`` whose exact piece string (``▁`` included) is a base piece."""
-        index = self.base_index
-        hits = [(int(r), index[self.new_pieces[r]]) for r in rows if self.new_pieces[r] in index]
-        if not hits:
-            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-        new_ids, base_ids = zip(*hits, strict=True)
-        return np.asarray(new_ids, dtype=np.int64), np.asarray(base_ids, dtype=np.int64)
-
 
 @dataclass
 class Rows:

@@ -1,11 +1,13 @@
 """FOCUS (Dobler & de Melo, 2023), vectorised, with deepfocus 1.0.1's semantics as the default.
 
-1. Overlap: new tokens whose piece is in the base vocabulary (exact string, ``▁`` included; or the
-   paper-era ``fuzzy`` match: case-insensitive, ``▁`` kept, an exact match preferred) are copied. The
-   special tokens are copied too (deepfocus matches them by string; here by role).
+1. Overlap (``overlap``, shared with IDENT): new tokens whose piece is in the base vocabulary (exact
+   string, ``▁`` included; or the paper-era ``fuzzy`` match: case-insensitive, ``▁`` kept, an exact match
+   preferred) are copied. The special tokens are copied too (deepfocus matches them by string; here by
+   role).
 2. Anchors: the copied tokens that have an auxiliary fastText vector (deepfocus prunes the others).
 3. Every other new token with a fastText vector is the sparsemax-weighted sum of the anchors' base rows,
-   weights = sparsemax over its cosine similarities to the anchors (a convex combination).
+   weights = sparsemax over its cosine similarities to the anchors (a convex combination; ``weights``
+   holds the weighting parts).
 4. New tokens without a vector (below fastText's min count) are drawn from N(mu, sigma) of the base
    matrix, recorded as ``fallback`` and counted as ``no_vector`` in the report.
 
@@ -29,14 +31,14 @@ from typing import Any, Literal
 
 import numpy as np
 import scipy.sparse as sp
-import torch
 
 from vocabswap import aux_embeddings
 from vocabswap.aux_embeddings import FastTextOptions
 from vocabswap.errors import VocabswapError
 from vocabswap.reinit.core import Context, Rows
+from vocabswap.reinit.overlap import overlap
 from vocabswap.reinit.parts import FALLBACK
-from vocabswap.reinit.sparsemax import sparsemax_topk
+from vocabswap.reinit.weights import Sparsemax, Weighting, similarity_weights
 
 log = logging.getLogger(__name__)
 
@@ -77,62 +79,6 @@ def focus_options(settings: Mapping[str, Any]) -> FocusOptions:
     return FocusOptions(fasttext=fasttext)
 
 
-def overlap(ctx: Context, targets: np.ndarray, mode: str) -> tuple[np.ndarray, np.ndarray]:
-    """(new ids, base ids) of the ``targets`` that overlap the base vocabulary under ``mode``."""
-    if mode == "exact":
-        return ctx.exact_overlap(targets)
-    if mode != "fuzzy":
-        raise VocabswapError(f"unknown FOCUS overlap mode {mode!r}; use exact or fuzzy")
-    # FOCUS (May 2023) fuzzy view: key = the lower-cased piece, ``▁`` kept; among base pieces with the
-    # same key the greatest string wins (FOCUS builds its lower-case dict from the sorted vocabulary, so
-    # the last one overwrites), e.g. "▁ab" over "▁Ab" and "▁AB".
-    fuzzy: dict[str, int] = {}
-    for i in ctx.ordinary_base_rows:
-        piece = ctx.base_pieces[i]
-        key = piece.lower()
-        if key not in fuzzy or piece > ctx.base_pieces[fuzzy[key]]:
-            fuzzy[key] = int(i)
-    exact = ctx.base_index
-    pairs = []
-    for r in targets:
-        piece = ctx.new_pieces[r]
-        base = exact.get(piece)
-        if base is None:
-            base = fuzzy.get(piece.lower())
-        if base is not None:
-            pairs.append((int(r), base))
-    if not pairs:
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    new_ids, base_ids = zip(*pairs, strict=True)
-    return np.asarray(new_ids, dtype=np.int64), np.asarray(base_ids, dtype=np.int64)
-
-
-def focus_weights(
-    new_vectors: np.ndarray, anchor_vectors: np.ndarray, *, batch_rows: int = 4096, topk: int = 64
-) -> sp.csr_matrix:
-    """Sparse (new x anchors) matrix of FOCUS weights: sparsemax over cosine similarities, per row."""
-    new_t = torch.nn.functional.normalize(torch.from_numpy(new_vectors), dim=1)
-    anchors_t = torch.nn.functional.normalize(torch.from_numpy(anchor_vectors), dim=1)
-    data, indices, counts = [], [], []
-    for start in range(0, len(new_t), batch_rows):
-        sims = new_t[start : start + batch_rows] @ anchors_t.T
-        weights, cols = sparsemax_topk(sims, k=topk)
-        keep = weights > 0
-        data.append(weights[keep].numpy())
-        indices.append(cols[keep].numpy())
-        counts.append(keep.sum(dim=1).numpy())
-    counts_all = np.concatenate(counts) if counts else np.zeros(0, dtype=np.int64)
-    indptr = np.concatenate([[0], np.cumsum(counts_all)])
-    return sp.csr_matrix(
-        (
-            np.concatenate(data) if data else np.zeros(0),
-            np.concatenate(indices) if indices else np.zeros(0, dtype=np.int64),
-            indptr,
-        ),
-        shape=(len(new_vectors), len(anchor_vectors)),
-    )
-
-
 def fasttext_for(ctx: Context, options: FastTextOptions, seed: int) -> tuple[Any, dict[str, Any]]:
     """The auxiliary fastText model: the given ``.bin`` file, else one trained on the auxiliary corpus."""
     if ctx.fasttext_model is not None:
@@ -160,12 +106,15 @@ def fasttext_for(ctx: Context, options: FastTextOptions, seed: int) -> tuple[Any
 
 @dataclass(frozen=True)
 class Focus:
-    """The FOCUS filler; it always copies the overlap (FOCUS builds new tokens from it), so ``focus``
-    and ``focus+ident`` fill the same rows when the overlap is exact."""
+    """The FOCUS filler, a composition of an overlap rule (``options.overlap``, see ``overlap``), auxiliary
+    fastText vectors and a weighting (``weighting``; sparsemax, FOCUS's, when None). It always copies the
+    overlap (FOCUS builds new tokens from it), so ``focus`` and ``focus+ident`` fill the same rows when the
+    overlap is exact."""
 
     options: FocusOptions = field(default_factory=FocusOptions)
     name: str = "focus"
     seed: int = 1  # fastText's seed when the model is trained here
+    weighting: Weighting | None = None
 
     def fill(self, ctx: Context, rows: Rows, targets: np.ndarray, rng: np.random.Generator) -> None:
         model, ft_info = fasttext_for(ctx, self.options.fasttext, self.seed)
@@ -182,12 +131,7 @@ class Focus:
         cand_new = np.concatenate([special_new, ov_new])
         cand_base = np.concatenate([special_base, ov_base])
         build = np.setdiff1d(targets, ov_new)
-        if self.options.subword_vectors:
-            vectors, randomised = aux_embeddings.subword_token_vectors(model, ctx.new_pieces, rng)
-            has = np.ones(ctx.vocab_size, dtype=bool)
-        else:
-            vectors, has = aux_embeddings.token_vectors(model, ctx.new_pieces)
-            randomised = 0
+        vectors, has, randomised = self._vectors(model, ctx, rng)
         anchor = has[cand_new]
         anchor_new, anchor_base = cand_new[anchor], cand_base[anchor]
         if len(anchor_new) == 0:
@@ -198,8 +142,9 @@ class Focus:
             )
         with_vec = build[has[build]]
         without = build[~has[build]]
-        weights = focus_weights(
-            vectors[with_vec], vectors[anchor_new], batch_rows=self.options.batch_rows, topk=self.options.topk
+        weighting = self.weighting or Sparsemax(k=self.options.topk)
+        weights = similarity_weights(
+            vectors[with_vec], vectors[anchor_new], weighting, batch_rows=self.options.batch_rows
         )
         rows.set(
             with_vec,
@@ -227,6 +172,16 @@ class Focus:
             len(with_vec),
             len(without),
         )
+
+    def _vectors(
+        self, model: Any, ctx: Context, rng: np.random.Generator
+    ) -> tuple[np.ndarray, np.ndarray, int]:
+        """Each new token's fastText vector, which tokens have one, and the zero vectors randomised."""
+        if self.options.subword_vectors:
+            vectors, randomised = aux_embeddings.subword_token_vectors(model, ctx.new_pieces, rng)
+            return vectors, np.ones(ctx.vocab_size, dtype=bool), randomised
+        vectors, has = aux_embeddings.token_vectors(model, ctx.new_pieces)
+        return vectors, has, 0
 
     def _report(
         self,

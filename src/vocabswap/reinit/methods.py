@@ -8,6 +8,7 @@ code did (its IDENT skips the special tokens, so they stay script-sampled).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -16,6 +17,7 @@ import numpy as np
 from vocabswap.registry import METHODS, canonical_name
 from vocabswap.reinit.core import Context, Rows
 from vocabswap.reinit.focus import Focus, FocusOptions
+from vocabswap.reinit.overlap import exact
 from vocabswap.reinit.parts import (
     FVT,
     CategoryNormal,
@@ -54,7 +56,7 @@ class Recipe:
             # The paper code's IDENT skips the special tokens: under paper_compat they keep their samples.
             specials = np.fromiter(ctx.special_map, dtype=np.int64, count=len(ctx.special_map))
             copyable = np.setdiff1d(candidates, specials) if overwrite_specials else candidates
-            ident_new, ident_base = ctx.exact_overlap(copyable)
+            ident_new, ident_base = exact(ctx, copyable)
         else:
             ident_new = ident_base = np.zeros(0, dtype=np.int64)
         # Rows that IDENT copies last are not sampled first: IDENT would overwrite them anyway.
@@ -69,22 +71,22 @@ class MethodOptions:
     seed: int = 1
 
 
+# Base filler name (the registry's METHODS) -> its part, built from the options and paper_compat.
+FILLERS: dict[str, Callable[[MethodOptions, bool], Filler]] = {
+    "random": lambda opts, compat: StandardNormal(),
+    "mean": lambda opts, compat: MatrixNormal(),
+    "script": lambda opts, compat: CategoryNormal(name="script", absent_standard_normal=compat),
+    "script+posn": lambda opts, compat: CategoryNormal(
+        position=True, name="script+posn", absent_standard_normal=compat
+    ),
+    "focus": lambda opts, compat: Focus(options=opts.focus, seed=opts.seed),
+    "fvt": lambda opts, compat: FVT(),
+}
+
+
 def build_recipe(method: str, *, paper_compat: bool = False, options: MethodOptions | None = None) -> Recipe:
-    """Parse ``method`` and compose its parts."""
-    options = options or MethodOptions()
+    """Parse ``method`` and compose its parts: its base filler (``FILLERS``), then IDENT if named."""
     name = canonical_name(method)
     base, ident = METHODS[name]
-    filler: Filler
-    if base == "random":
-        filler = StandardNormal()
-    elif base == "mean":
-        filler = MatrixNormal()
-    elif base in ("script", "script+posn"):
-        filler = CategoryNormal(
-            position=base == "script+posn", name=base, absent_standard_normal=paper_compat
-        )
-    elif base == "focus":
-        filler = Focus(options=options.focus, seed=options.seed)
-    else:
-        filler = FVT()
+    filler = FILLERS[base](options or MethodOptions(), paper_compat)
     return Recipe(name=name, filler=filler, ident=ident, paper_compat=paper_compat)
