@@ -46,58 +46,14 @@ from vocabswap.data.tagged import read_tagged
 from vocabswap.device import autocast_for, pick_device, precision_name, sub_seed
 from vocabswap.errors import VocabswapError
 from vocabswap.modeldir import check_vocab_fits, load_tokenizer
-from vocabswap.registry import TASKS
 from vocabswap.tagging import Windows, WordTagger, collate_windows, encode_sentences, tagging_loss
+from vocabswap.training_config import FinetuneConfig
 
 log = logging.getLogger(__name__)
 
-PATIENCE = {"pos": 8, "ner": 4}  # epochs (paper Table 7)
-MAX_EPOCHS = {"pos": 64, "ner": 32}  # the paper's configs (*_pos_*.yml: 64, *_ner_*.yml: 32)
 SPLITS = ("train", "dev", "test")
 
 Sentences = list[tuple[list[str], list[str]]]
-
-
-@dataclass
-class FinetuneConfig:
-    """Fine-tuning settings; the defaults are the paper's (Table 7, Appendix B)."""
-
-    task: str = "pos"
-    seed: int = 1
-    lr: float = 5e-6
-    batch_size: int = 72
-    max_length: int = 256
-    max_epochs: int | None = None  # None: 64 (POS) / 32 (NER)
-    eval_every: int = 2  # epochs
-    patience: int | None = None  # epochs without a better dev score; None: 8 (POS) / 4 (NER)
-    max_grad_norm: float = 1.0
-    train_cap: int = 32_768  # training sentences
-    dropout: float = 0.0  # before the linear layer; the paper's tagger has none
-    paper_compat: bool = False
-    device: str = "auto"
-    bf16: bool = True  # autocast on CUDA only
-
-    def validate(self) -> None:
-        if self.task not in TASKS:
-            raise VocabswapError(f"unknown task {self.task!r}; choose one of {', '.join(TASKS)}")
-        for name in ("batch_size", "effective_max_epochs", "eval_every", "train_cap"):
-            if getattr(self, name) < 1:
-                raise VocabswapError(
-                    f"--{name.removeprefix('effective_').replace('_', '-')} must be at least 1, "
-                    f"got {getattr(self, name)}"
-                )
-        if self.max_length < 3:
-            raise VocabswapError(f"--max-length must be at least 3, got {self.max_length}")
-        if self.lr <= 0:
-            raise VocabswapError(f"--lr must be positive, got {self.lr}")
-
-    @property
-    def effective_patience(self) -> int:
-        return PATIENCE[self.task] if self.patience is None else self.patience
-
-    @property
-    def effective_max_epochs(self) -> int:
-        return MAX_EPOCHS[self.task] if self.max_epochs is None else self.max_epochs
 
 
 def improves(score: float, best: float, *, paper_compat: bool) -> bool:

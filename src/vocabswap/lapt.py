@@ -57,7 +57,6 @@ from vocabswap.device import (
 from vocabswap.errors import VocabswapError
 from vocabswap.flops import MLMFlopModel, sequences_step_flops
 from vocabswap.mlm import (
-    SEQUENCES,
     MaskedLMObjective,
     MaskingConfig,
     MLMMasker,
@@ -75,7 +74,7 @@ from vocabswap.modeldir import (
     load_tokenizer,
     tokenizer_digest,
 )
-from vocabswap.registry import REGIMES
+from vocabswap.training_config import LaptConfig
 
 log = logging.getLogger(__name__)
 
@@ -94,67 +93,6 @@ TRAJECTORY_KEYS = (
     "head",
     "sequences",
 )
-
-
-@dataclass
-class LaptConfig:
-    """LAPT settings; the defaults are the paper's (Table 6, Section 4)."""
-
-    regime: str = "full"
-    steps: int = 100_000
-    batch_size: int = 200  # sequences per optimizer step, over all processes
-    micro_batch_size: int = 8  # sequences per forward/backward in one process
-    eval_every: int = 1000
-    lr: float = 1e-5
-    weight_decay: float = 0.0
-    max_grad_norm: float = 1.0
-    nan_max_grad_norm: float = 0.5
-    max_restarts: int = 3
-    max_length: int = 256
-    mlm_probability: float = 0.15
-    freeze_fraction: float = 0.1  # regime full: encoder frozen for this share of the steps
-    seed: int = 1
-    head: str = "masked"  # "all" = the stock all-positions head (same loss, more FLOPs)
-    sequences: str = "lines"  # lines: one line = one sequence (the paper's code); packed: full blocks
-    patience: int | None = None  # stop after this many evaluations without a better dev loss (None: never)
-    log_every: int = 100
-    device: str = "auto"  # auto | cpu | cuda
-    bf16: bool = True  # autocast on CUDA only; CPU runs fp32
-    keep_state: bool = False  # keep the state directory after a successful run
-    debug_nan_at_step: int | None = None  # test hook: poison the loss once at this step
-    debug_step_sleep: float = 0.0  # test hook: seconds to sleep after each step
-
-    def validate(self) -> None:
-        if self.regime not in REGIMES:
-            raise VocabswapError(f"unknown LAPT regime {self.regime!r}; choose one of {', '.join(REGIMES)}")
-        for name in ("steps", "batch_size", "micro_batch_size", "eval_every", "max_length", "log_every"):
-            if getattr(self, name) < 1:
-                raise VocabswapError(
-                    f"--{name.replace('_', '-')} must be at least 1, got {getattr(self, name)}"
-                )
-        if not 0.0 <= self.freeze_fraction <= 1.0:
-            raise VocabswapError(f"freeze fraction must be in [0, 1], got {self.freeze_fraction}")
-        if not 0.0 < self.mlm_probability < 1.0:  # checked before packing the corpus
-            raise VocabswapError(f"--mlm-probability must be in (0, 1), got {self.mlm_probability}")
-        if self.lr <= 0 or self.max_grad_norm <= 0 or self.nan_max_grad_norm <= 0:
-            raise VocabswapError("learning rate and grad norms must be positive")
-        if self.head not in ("masked", "all"):
-            raise VocabswapError(f"head must be 'masked' or 'all', got {self.head!r}")
-        if self.sequences not in SEQUENCES:
-            raise VocabswapError(f"sequences must be one of {', '.join(SEQUENCES)}, got {self.sequences!r}")
-        if self.patience is not None and self.patience < 1:
-            raise VocabswapError(f"--patience must be at least 1 evaluation, got {self.patience}")
-
-    @property
-    def frozen_steps(self) -> int:
-        """Optimizer steps ``0 .. frozen_steps-1`` run with the encoder frozen."""
-        if self.regime == "emb":
-            return self.steps
-        return round(self.freeze_fraction * self.steps)
-
-    def lr_at(self, step: int) -> float:
-        """Learning rate of optimizer step ``step`` (0-based): one linear decay to 0, no warm-up."""
-        return self.lr * max(0.0, 1.0 - step / self.steps)
 
 
 @dataclass

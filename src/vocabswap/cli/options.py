@@ -1,0 +1,50 @@
+"""Command-line options generated from a settings dataclass (:mod:`vocabswap.training_config`): one
+``--name`` per field, with the field's default, type, help and choices, so that a default lives only in
+the dataclass."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import types
+import typing
+from typing import Any
+
+
+def _scalar_type(hint: Any) -> Any:
+    """``int`` for ``int`` and ``int | None`` (and likewise float, str)."""
+    if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union:
+        (hint,) = [a for a in typing.get_args(hint) if a is not type(None)]
+    return hint
+
+
+def add_config_options(
+    parser: argparse.ArgumentParser, config_cls: type, *, required: tuple[str, ...] = ()
+) -> None:
+    """Add an option per field of ``config_cls``: a flag ``--name`` for a bool that defaults to False,
+    ``--no-name`` for one that defaults to True; fields in ``required`` have no default on the command
+    line. Field metadata: ``help``, ``choices``, ``hidden`` (left out of ``--help``)."""
+    hints = typing.get_type_hints(config_cls)
+    for f in dataclasses.fields(config_cls):
+        flag = "--" + f.name.replace("_", "-")
+        help_text = argparse.SUPPRESS if f.metadata.get("hidden") else f.metadata.get("help")
+        kind = _scalar_type(hints[f.name])
+        if kind is bool:
+            if f.default:
+                parser.add_argument(f"--no-{flag[2:]}", dest=f.name, action="store_false", help=help_text)
+            else:
+                parser.add_argument(flag, action="store_true", help=help_text)
+            continue
+        options: dict[str, Any] = {"type": kind, "help": help_text}
+        if "choices" in f.metadata:
+            options["choices"] = tuple(f.metadata["choices"])
+        if f.name in required:
+            options["required"] = True
+        else:
+            options["default"] = f.default
+        parser.add_argument(flag, **options)
+
+
+def config_from_args(config_cls: type, args: argparse.Namespace) -> Any:
+    """An instance of ``config_cls`` from the parsed options :func:`add_config_options` added."""
+    return config_cls(**{f.name: getattr(args, f.name) for f in dataclasses.fields(config_cls)})

@@ -1,0 +1,151 @@
+"""The settings of LAPT (:class:`LaptConfig`) and fine-tuning (:class:`FinetuneConfig`), import-light.
+
+Each default is written once, here, with its help text in the field's metadata; the CLI builds its options
+from these fields (:mod:`vocabswap.cli.options`) and a test checks that config/schema.yaml has the same
+defaults. Metadata keys: ``help``, ``choices``, ``hidden`` (a test hook, left out of ``--help``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from vocabswap.errors import VocabswapError
+from vocabswap.registry import REGIMES, TASKS
+
+DEVICES = ("auto", "cpu", "cuda")
+# How LAPT cuts text into sequences (vocabswap.mlm): one line per sequence, or concatenated full blocks.
+SEQUENCES = ("lines", "packed")
+MLM_HEADS = ("masked", "all")
+PATIENCE = {"pos": 8, "ner": 4}  # epochs (paper Table 7)
+MAX_EPOCHS = {"pos": 64, "ner": 32}  # the paper's configs (*_pos_*.yml: 64, *_ner_*.yml: 32)
+
+
+def _opt(default, help_text: str | None = None, **meta):
+    """A dataclass field with its CLI help (and choices/hidden) in the metadata."""
+    return field(default=default, metadata={"help": help_text, **meta})
+
+
+@dataclass
+class LaptConfig:
+    """LAPT settings; the defaults are the paper's (Table 6, Section 4)."""
+
+    regime: str = _opt(
+        "full", "full: blocks frozen for the first --freeze-fraction of steps; emb: frozen throughout",
+        choices=REGIMES,
+    )  # fmt: skip
+    steps: int = _opt(100_000, "optimizer steps")
+    batch_size: int = _opt(200, "sequences per optimizer step (all processes)")
+    micro_batch_size: int = _opt(
+        8, "sequences per forward pass in one process (gradient accumulation up to the batch)"
+    )
+    eval_every: int = _opt(1000, "steps between dev evaluations/checkpoints")
+    lr: float = _opt(1e-5, "peak learning rate, decayed linearly to 0")
+    weight_decay: float = _opt(0.0)
+    max_grad_norm: float = _opt(1.0)
+    nan_max_grad_norm: float = _opt(0.5, "max grad norm after a non-finite loss forced a restart")
+    max_restarts: int = _opt(3)
+    max_length: int = _opt(256, "tokens per sequence, <s> and </s> included")
+    mlm_probability: float = _opt(0.15)
+    freeze_fraction: float = _opt(0.1, "regime full: share of frozen steps")
+    seed: int = _opt(1)
+    head: str = _opt(
+        "masked", "MLM head on masked positions only (same loss, fewer FLOPs) or on all positions",
+        choices=MLM_HEADS,
+    )  # fmt: skip
+    sequences: str = _opt(
+        "lines",
+        "lines: one line = one sequence, cut at --max-length, padded per micro-batch (the paper's code); "
+        "packed: concatenated lines cut into full --max-length blocks",
+        choices=SEQUENCES,
+    )
+    patience: int | None = _opt(
+        None, "stop after this many dev evaluations without a lower dev loss (default: never stop early)"
+    )
+    log_every: int = _opt(100, "steps between training-log records")
+    device: str = _opt("auto", choices=DEVICES)
+    bf16: bool = _opt(True, "fp32 on GPU (CPU is always fp32)")  # autocast on CUDA only
+    keep_state: bool = _opt(False, "keep the state directory after success")
+    debug_nan_at_step: int | None = _opt(None, hidden=True)  # test hook: poison the loss once at this step
+    debug_step_sleep: float = _opt(0.0, hidden=True)  # test hook: seconds to sleep after each step
+
+    def validate(self) -> None:
+        if self.regime not in REGIMES:
+            raise VocabswapError(f"unknown LAPT regime {self.regime!r}; choose one of {', '.join(REGIMES)}")
+        for name in ("steps", "batch_size", "micro_batch_size", "eval_every", "max_length", "log_every"):
+            if getattr(self, name) < 1:
+                raise VocabswapError(
+                    f"--{name.replace('_', '-')} must be at least 1, got {getattr(self, name)}"
+                )
+        if not 0.0 <= self.freeze_fraction <= 1.0:
+            raise VocabswapError(f"freeze fraction must be in [0, 1], got {self.freeze_fraction}")
+        if not 0.0 < self.mlm_probability < 1.0:  # checked before packing the corpus
+            raise VocabswapError(f"--mlm-probability must be in (0, 1), got {self.mlm_probability}")
+        if self.lr <= 0 or self.max_grad_norm <= 0 or self.nan_max_grad_norm <= 0:
+            raise VocabswapError("learning rate and grad norms must be positive")
+        if self.head not in MLM_HEADS:
+            raise VocabswapError(f"head must be 'masked' or 'all', got {self.head!r}")
+        if self.sequences not in SEQUENCES:
+            raise VocabswapError(f"sequences must be one of {', '.join(SEQUENCES)}, got {self.sequences!r}")
+        if self.patience is not None and self.patience < 1:
+            raise VocabswapError(f"--patience must be at least 1 evaluation, got {self.patience}")
+
+    @property
+    def frozen_steps(self) -> int:
+        """Optimizer steps ``0 .. frozen_steps-1`` run with the encoder frozen."""
+        if self.regime == "emb":
+            return self.steps
+        return round(self.freeze_fraction * self.steps)
+
+    def lr_at(self, step: int) -> float:
+        """Learning rate of optimizer step ``step`` (0-based): one linear decay to 0, no warm-up."""
+        return self.lr * max(0.0, 1.0 - step / self.steps)
+
+
+@dataclass
+class FinetuneConfig:
+    """Fine-tuning settings; the defaults are the paper's (Table 7, Appendix B)."""
+
+    task: str = _opt("pos", choices=TASKS)
+    seed: int = _opt(1)
+    lr: float = _opt(5e-6, "Adam learning rate (constant)")
+    batch_size: int = _opt(72, "sequences per step")
+    max_length: int = _opt(
+        256, "sub-words per sequence incl. specials; longer sentences are split into windows of whole words"
+    )
+    max_epochs: int | None = _opt(None, "default 64 for pos, 32 for ner (the paper's configs)")
+    eval_every: int = _opt(2, "epochs between dev evaluations")
+    patience: int | None = _opt(
+        None, "epochs without dev gain before stopping (default 8 for pos, 4 for ner)"
+    )
+    max_grad_norm: float = _opt(1.0)
+    train_cap: int = _opt(32_768, "at most N training sentences, a random subset per seed")
+    dropout: float = _opt(0.0, "before the linear layer (the paper's: none)")
+    paper_compat: bool = _opt(
+        False,
+        "the paper code's quirks: double softmax, batch-concatenated seqeval scoring, no attention mask, and "
+        "its early stopping (patience in evaluations, ties improve)",
+    )
+    device: str = _opt("auto", choices=DEVICES)
+    bf16: bool = _opt(True, "fp32 on GPU (CPU is always fp32)")  # autocast on CUDA only
+
+    def validate(self) -> None:
+        if self.task not in TASKS:
+            raise VocabswapError(f"unknown task {self.task!r}; choose one of {', '.join(TASKS)}")
+        for name in ("batch_size", "effective_max_epochs", "eval_every", "train_cap"):
+            if getattr(self, name) < 1:
+                raise VocabswapError(
+                    f"--{name.removeprefix('effective_').replace('_', '-')} must be at least 1, "
+                    f"got {getattr(self, name)}"
+                )
+        if self.max_length < 3:
+            raise VocabswapError(f"--max-length must be at least 3, got {self.max_length}")
+        if self.lr <= 0:
+            raise VocabswapError(f"--lr must be positive, got {self.lr}")
+
+    @property
+    def effective_patience(self) -> int:
+        return PATIENCE[self.task] if self.patience is None else self.patience
+
+    @property
+    def effective_max_epochs(self) -> int:
+        return MAX_EPOCHS[self.task] if self.max_epochs is None else self.max_epochs
