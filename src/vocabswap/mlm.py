@@ -34,11 +34,9 @@ from torch.nn import functional as F
 
 from vocabswap.data.lines import text_lines
 from vocabswap.errors import VocabswapError
+from vocabswap.training_config import SEQUENCES
 
 IGNORE_INDEX = -100
-
-
-SEQUENCES = ("lines", "packed")
 
 
 @dataclass(frozen=True)
