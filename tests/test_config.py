@@ -131,10 +131,9 @@ def test_methods_are_order_free():
 
 def test_a_task_can_be_fine_tuned_on_some_rows_only():
     """An eval set's `methods`/`regimes` pick the LAPT models its task runs on; off the shelf always runs."""
-    config = validate_config(
-        bad(bad(raw(DEMO), "languages.he.eval.ner.methods", ["ident+script", "fullvocab"]),
-            "languages.he.eval.ner.regimes", ["full"])
-    )  # fmt: skip
+    config = bad(raw(DEMO), "tasks", ["pos", "ner"])
+    config = bad(config, "languages.he.eval.ner.methods", ["ident+script", "fullvocab"])
+    config = validate_config(bad(config, "languages.he.eval.ner.regimes", ["full"]))
     assert config["languages"]["he"]["eval"]["ner"]["methods"] == ["script+ident", "fullvocab"]
     ner = {(c.target, c.regime, c.method) for c in Grid(config).all_cells() if c.task == "ner"}
     assert ner == {("offtheshelf", "", ""), ("he", "full", "script+ident"), ("he", "full", "fullvocab")}
