@@ -68,13 +68,13 @@ def main() -> None:
 
     torch.set_num_threads(args.threads)
     from vocabswap import aux_embeddings, surgery
-    from vocabswap.base_model import materialize_base_model
+    from vocabswap.base_model import materialise_base_model
     from vocabswap.reinit import build_recipe, compute, make_context
     from vocabswap.tokenizer import load_tokenizer
 
     work = Path(tempfile.mkdtemp(prefix="vocabswap-bench-"))
     os.environ["XDG_CACHE_HOME"] = str(work / "cache")  # deepfocus's cache stays in the scratch dir
-    base = args.base or materialize_base_model("packaged:multilingual-e5-small", work / "base")
+    base = args.base or materialise_base_model("packaged:multilingual-e5-small", work / "base")
     text = shipped_text(work / "he_tr.txt")
     t0 = time.perf_counter()
     tok_dir, size = train_largest(text, args.vocab_size, work / "tok")

@@ -52,11 +52,11 @@ def cpu_models(model_dir: Path | None) -> tuple[torch.nn.Module, torch.nn.Module
     from transformers import AutoModelForMaskedLM
 
     if model_dir is None:
-        from vocabswap.base_model import materialize_base_model
+        from vocabswap.base_model import materialise_base_model
 
         model_dir = Path(tempfile.mkdtemp(prefix="e5-small.")) / "model"
         print(f"materialising packaged:multilingual-e5-small into {model_dir} ...", file=sys.stderr)
-        materialize_base_model("packaged:multilingual-e5-small", model_dir)
+        materialise_base_model("packaged:multilingual-e5-small", model_dir)
     big = AutoModelForMaskedLM.from_pretrained(model_dir, attn_implementation="sdpa")
     small = AutoModelForMaskedLM.from_pretrained(model_dir, attn_implementation="sdpa")
     small.resize_token_embeddings(SMALL_VOCAB)  # same blocks; only the vocabulary differs

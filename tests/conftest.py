@@ -44,9 +44,9 @@ def hebrew_train_text(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def base_model_enpt(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """HF XLMRobertaForMaskedLM dir of the packaged 47k-piece multilingual-e5-small (en+pt) variant."""
-    from vocabswap.base_model import materialize_base_model
+    from vocabswap.base_model import materialise_base_model
 
-    return materialize_base_model(
+    return materialise_base_model(
         "packaged:multilingual-e5-small-enpt", tmp_path_factory.mktemp("base") / "e5-small-enpt"
     )
 
@@ -54,9 +54,9 @@ def base_model_enpt(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def base_model_full(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """HF XLMRobertaForMaskedLM dir of the packaged multilingual-e5-small (XLM-R's 250,002-id vocabulary)."""
-    from vocabswap.base_model import materialize_base_model
+    from vocabswap.base_model import materialise_base_model
 
-    return materialize_base_model(
+    return materialise_base_model(
         "packaged:multilingual-e5-small", tmp_path_factory.mktemp("base") / "e5-small"
     )
 

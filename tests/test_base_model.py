@@ -300,9 +300,9 @@ def test_local_hf_directory(base_model_enpt: Path, tmp_path: Path):
     """A local HF masked-LM directory is re-saved with from_pretrained/save_pretrained, same weights."""
     from transformers import AutoModelForMaskedLM, AutoTokenizer
 
-    from vocabswap.base_model import materialize_base_model
+    from vocabswap.base_model import materialise_base_model
 
-    out = materialize_base_model(str(base_model_enpt), tmp_path / "copy")
+    out = materialise_base_model(str(base_model_enpt), tmp_path / "copy")
     a = AutoModelForMaskedLM.from_pretrained(base_model_enpt).get_input_embeddings().weight
     b = AutoModelForMaskedLM.from_pretrained(out).get_input_embeddings().weight
     assert bool((a == b).all())

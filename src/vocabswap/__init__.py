@@ -1,4 +1,9 @@
-"""vocabswap: specialise a multilingual masked LM to a language with a compact vocabulary."""
+"""vocabswap: specialise a multilingual masked LM to a language with a compact vocabulary.
+
+Naming: the package's own verbs and adjectives are spelt -ise (initialise, tokenise, materialise,
+normalise); a name that mirrors a library's object keeps that library's spelling (tokenizer, optimizer,
+``initializer_range``, ``normalizer_spec``).
+"""
 
 from importlib.metadata import PackageNotFoundError, version
 

@@ -47,7 +47,7 @@ def packaged_path(name: str) -> Path:
     return path
 
 
-def materialize_base_model(spec: str, out: str | Path) -> Path:
+def materialise_base_model(spec: str, out: str | Path) -> Path:
     """Write the base model named by ``spec`` as an HF masked-LM directory (model + tokenizer) at ``out``.
 
     ``spec`` is ``packaged:NAME``, a local HF directory, or a hub id. The directory is written atomically:

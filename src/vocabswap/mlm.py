@@ -111,7 +111,7 @@ class BlockPacker:
         return row, 1 + int(self.carry.size)
 
 
-def tokenized_batches(lines: Iterable[str], tokenizer, batch_lines: int = 8192) -> Iterator[list[list[int]]]:
+def tokenised_batches(lines: Iterable[str], tokenizer, batch_lines: int = 8192) -> Iterator[list[list[int]]]:
     """Every line's ids (no specials), one batched fast-tokenizer call per ``batch_lines`` lines."""
     it = iter(lines)
     while batch := list(itertools.islice(it, batch_lines)):
@@ -191,7 +191,7 @@ def encode_lines(
     """Tokenise lines in memory into sequences (see :func:`encode_file` for corpora that should not be)."""
     enc = _Encoder(tokenizer, max_length, sequences)
     ids, lengths = [], []
-    for batch in tokenized_batches(lines, tokenizer, batch_lines):
+    for batch in tokenised_batches(lines, tokenizer, batch_lines):
         i, n_ = enc.feed(batch)
         ids.append(i)
         lengths.append(n_)
@@ -216,7 +216,7 @@ def encode_file(
     enc = _Encoder(tokenizer, max_length, sequences)
     lengths = []
     with open(dest, "wb") as out:
-        for batch in tokenized_batches(iter_lines(path), tokenizer, batch_lines):
+        for batch in tokenised_batches(iter_lines(path), tokenizer, batch_lines):
             ids, n_ = enc.feed(batch)
             out.write(ids.astype(np.int32, copy=False).tobytes())
             lengths.append(n_)

@@ -29,7 +29,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _run(args: argparse.Namespace) -> None:
     from vocabswap.atomic import check_output_dir
-    from vocabswap.base_model import materialize_base_model
+    from vocabswap.base_model import materialise_base_model
 
     check_output_dir(args.out, overwrite=args.overwrite)
-    materialize_base_model(args.spec, args.out)
+    materialise_base_model(args.spec, args.out)
