@@ -226,12 +226,12 @@ def set_encoder_frozen(model: nn.Module, frozen: bool) -> None:
     blocks = encoder_parameters(model)
     if not blocks:
         raise VocabswapError(f"the model has no parameters under {ENCODER_PREFIX!r}; expected XLM-R layout")
-    for _, p in model.named_parameters():
-        p.requires_grad_(True)
-    for _, p in blocks:
-        p.requires_grad_(not frozen)
+    for _, param in model.named_parameters():
+        param.requires_grad_(True)
+    for _, param in blocks:
+        param.requires_grad_(not frozen)
         if frozen:
-            p.grad = None
+            param.grad = None
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -360,11 +360,11 @@ def evaluate(
     with torch.no_grad():
         for mb in dev[dist.rank :: dist.world]:
             with autocast:
-                loss, n = objective(
+                loss, predicted = objective(
                     mb.input_ids.to(device), mb.attention_mask.to(device), mb.labels.to(device)
                 )
             total += float(loss)
-            count += float(n)
+            count += float(predicted)
     objective.train(was_training)
     total, count = dist.all_sum([total, count], device)
     return total / count if count else math.nan
@@ -550,7 +550,7 @@ def _build_run(
     run = _Run(
         paths=paths, config=config, sd=sd, dist=dist, device=device, callback=callback, model=model,
         objective=MaskedLMObjective(model, head=config.head), optimizer=optimizer,
-        scheduler=torch.optim.lr_scheduler.LambdaLR(optimizer, lambda k: max(0.0, 1.0 - k / config.steps)),
+        scheduler=torch.optim.lr_scheduler.LambdaLR(optimizer, lambda at: max(0.0, 1.0 - at / config.steps)),
         autocast=autocast_for(device, config.bf16), masker=masker, pad_id=pad_id,
         flop_model=MLMFlopModel.from_config(model.config), train=train, dev=dev,
         dev_batches=prepare_dev(dev, masker, config.seed, pad_id, config.micro_batch_size * 2),
@@ -667,8 +667,8 @@ def _forward_backward(run: _Run, step: int) -> StepStats:
     micro = split_batch(batch, run.per_process, config.micro_batch_size)
     loss_sum, tokens, positions, fl_exec, fl_paper = 0.0, 0.0, 0.0, 0.0, 0.0
     poison = config.debug_nan_at_step == step and not run.state.restarts
-    for i, mb in enumerate(micro):
-        last = i == len(micro) - 1
+    for index, mb in enumerate(micro):
+        last = index == len(micro) - 1
         sync = contextlib.nullcontext() if (last or not dist.enabled) else run.wrapped.no_sync()
         with sync:
             with run.autocast:

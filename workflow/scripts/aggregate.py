@@ -8,15 +8,15 @@ snakemake = snakemake_job(globals(), "aggregate")
 with job_context(snakemake):
     from vocabswap.tables import build_table, load_results
 
-    t = snakemake.params.table
+    table = snakemake.params.table
     table = build_table(
         load_results(snakemake.input),
-        task=t["task"],
-        title=t["title"],
-        languages=t["languages"],
-        seeds=t["seeds"],
-        population_std=t["population_std"],
-        scale=t["scale"],
-        decimals=t["decimals"],
+        task=table["task"],
+        title=table["title"],
+        languages=table["languages"],
+        seeds=table["seeds"],
+        population_std=table["population_std"],
+        scale=table["scale"],
+        decimals=table["decimals"],
     )
     table.write(Path(snakemake.output.md).with_suffix(""))

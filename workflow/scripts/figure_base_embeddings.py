@@ -6,11 +6,11 @@ snakemake = snakemake_job(globals(), "figure_base_embeddings")
 with job_context(snakemake):
     from vocabswap.figures import base_embedding_figure
 
-    f = snakemake.params.figures
+    figures = snakemake.params.figures
     base_embedding_figure(
         snakemake.input[0],
         snakemake.output.figure,
         probes_out=snakemake.output.probes,
-        max_points=f["max_points"],
-        seed=f["seed"],
+        max_points=figures["max_points"],
+        seed=figures["seed"],
     )

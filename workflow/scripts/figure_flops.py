@@ -7,5 +7,5 @@ with job_context(snakemake):
     from vocabswap.figures import flops_figure
     from vocabswap.tables import load_results
 
-    t = snakemake.params.table
-    flops_figure(load_results(snakemake.input), snakemake.output[0], title=t["title"], task=t["task"])
+    table = snakemake.params.table
+    flops_figure(load_results(snakemake.input), snakemake.output[0], title=table["title"], task=table["task"])

@@ -6,11 +6,11 @@ snakemake = snakemake_job(globals(), "figure_init")
 with job_context(snakemake):
     from vocabswap.figures import init_figure
 
-    f = snakemake.params.figures
+    figures = snakemake.params.figures
     init_figure(
         snakemake.input.base,
         {m: snakemake.input[m] for m in snakemake.params.methods},
         snakemake.output[0],
-        max_points=f["max_points"],
-        seed=f["seed"],
+        max_points=figures["max_points"],
+        seed=figures["seed"],
     )

@@ -8,5 +8,6 @@ with job_context(snakemake):
     from vocabswap.figures import vocab_size_figure
     from vocabswap.tables import load_results
 
-    t = snakemake.params.table
-    vocab_size_figure(load_results(snakemake.input), snakemake.output[0], title=t["title"], task=t["task"])
+    table = snakemake.params.table
+    results = load_results(snakemake.input)
+    vocab_size_figure(results, snakemake.output[0], title=table["title"], task=table["task"])

@@ -6,8 +6,8 @@ snakemake = snakemake_job(globals(), "finetune")
 with job_context(snakemake):
     from vocabswap.finetune import FinetuneConfig, run_finetune, table_cell
 
-    w = snakemake.wildcards
-    config = FinetuneConfig(task=w.task, seed=int(w.seed), **snakemake.params.finetune)
+    wildcards = snakemake.wildcards
+    config = FinetuneConfig(task=wildcards.task, seed=int(wildcards.seed), **snakemake.params.finetune)
     # The table cell this result fills, the LAPT cost of its model (Figure 4) and the provenance: written
     # with the result, in one atomic write.
     run_finetune(
@@ -16,7 +16,7 @@ with job_context(snakemake):
         snakemake.output[0],
         config,
         annotate=lambda: {
-            **table_cell(dict(w.items()), snakemake.input.model),
+            **table_cell(dict(wildcards.items()), snakemake.input.model),
             "provenance": provenance(snakemake),
         },
     )

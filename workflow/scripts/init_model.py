@@ -9,17 +9,17 @@ with job_context(snakemake):
     from vocabswap.reinit.focus import focus_options
     from vocabswap.vocab_stats import record_vocab_stats
 
-    s = snakemake.params.init
+    settings = snakemake.params.init
     # the fastText model is trained by rule aux_fasttext with these same settings
-    focus = focus_options(s["focus"]) if "focus" in s else None
+    focus = focus_options(settings["focus"]) if "focus" in settings else None
     initialise(
         snakemake.input.base,
         snakemake.input.tokenizer,
         snakemake.wildcards.method,
         out=snakemake.output[0],
-        seed=s["seed"],
+        seed=settings["seed"],
         fasttext_model=snakemake.input.get("aux"),
-        paper_compat=s["paper_compat"],
+        paper_compat=settings["paper_compat"],
         focus_options=focus,
     )
     record_vocab_stats(snakemake.output[0], snakemake.input.base, **snakemake.params.lapt_shape)

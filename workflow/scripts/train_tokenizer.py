@@ -8,16 +8,16 @@ with job_context(snakemake):
     from vocabswap.provenance import stamp_dir
     from vocabswap.tokenizer import train_tokenizer
 
-    t = snakemake.params.tokenizer
+    settings = snakemake.params.tokenizer
     try:
         train_tokenizer(
             list(snakemake.input),
-            t["vocab_size"],
+            settings["vocab_size"],
             snakemake.output[0],
             seed=snakemake.params.seed,
-            character_coverage=t["character_coverage"],
-            full_text_limit_bytes=t["max_text_bytes"],
-            subset_bytes=t["subset_bytes"],
+            character_coverage=settings["character_coverage"],
+            full_text_limit_bytes=settings["max_text_bytes"],
+            subset_bytes=settings["subset_bytes"],
             num_threads=snakemake.params.sp_threads,
         )
     except VocabswapError as err:  # one line that also names the target (the size and maximum are in err)

@@ -7,8 +7,9 @@ snakemake = snakemake_job(globals(), "vocab_table")
 with job_context(snakemake):
     from vocabswap.vocab_stats import collect_rows, measure_base, write_vocab_table
 
-    t = snakemake.params.table
-    inits = [(*key, path) for key, path in zip(t["inits"], snakemake.input.inits, strict=True)]
-    base = {target: measure_base(snakemake.input.base, **shape) for target, shape in t["lapt_shape"].items()}
+    table = snakemake.params.table
+    inits = [(*key, path) for key, path in zip(table["inits"], snakemake.input.inits, strict=True)]
+    shapes = table["lapt_shape"].items()
+    base = {target: measure_base(snakemake.input.base, **shape) for target, shape in shapes}
     rows = collect_rows(inits, base)
-    write_vocab_table(rows, snakemake.output.md, snakemake.output.csv, title=t["title"])
+    write_vocab_table(rows, snakemake.output.md, snakemake.output.csv, title=table["title"])
