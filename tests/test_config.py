@@ -132,6 +132,7 @@ def test_methods_are_order_free():
 def test_a_task_can_be_fine_tuned_on_some_rows_only():
     """An eval set's `methods`/`regimes` pick the LAPT models its task runs on; off the shelf always runs."""
     config = bad(raw(DEMO), "tasks", ["pos", "ner"])
+    config["languages"]["he"]["eval"]["pos"].pop("regimes", None)
     config = bad(config, "languages.he.eval.ner.methods", ["ident+script", "fullvocab"])
     config = validate_config(bad(config, "languages.he.eval.ner.regimes", ["full"]))
     assert config["languages"]["he"]["eval"]["ner"]["methods"] == ["script+ident", "fullvocab"]

@@ -89,6 +89,7 @@ def test_sweep_dry_run_counts_are_the_grid(tmp_path: Path):
 def demo(**changes) -> dict:
     config = raw(DEMO)
     config["tasks"] = ["pos", "ner"]
+    config["languages"]["he"]["eval"]["pos"].pop("regimes", None)
     config["targets"]["tr"] = {"languages": ["tr"]}
     config["languages"]["tr"] = {"name": "Turkish", "corpus": {"tb": "packaged:turkish-treebanks"},
                                  "eval": {"pos": {"source": "packaged:turkish-treebanks"}}}  # fmt: skip
