@@ -1,5 +1,5 @@
-"""A default is written once: LaptConfig/FinetuneConfig hold it, config/schema.yaml has the same, and the
-CLI's options come from the dataclass fields (every option name still in --help)."""
+"""A default is written once: LaptConfig/FinetuneConfig/CleanParams hold it, config/schema.yaml has the same,
+and the CLI's options come from the dataclass fields (every option name still in --help)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import pytest
 
 from vocabswap.cli import build_parser
 from vocabswap.config import fill_defaults, load_schema
+from vocabswap.data.clean import CleanParams
 from vocabswap.training_config import MAX_EPOCHS, PATIENCE, FinetuneConfig, LaptConfig
 
 
@@ -29,6 +30,13 @@ def test_lapt_config_defaults_equal_the_schema():
     for key, value in schema.items():
         assert key in fields, f"schema lapt.{key} is no LaptConfig field"
         assert fields[key] == value, f"lapt.{key}: LaptConfig {fields[key]!r} != schema {value!r}"
+
+
+def test_clean_params_equal_the_schema():
+    schema, fields = schema_defaults("cleaning"), field_defaults(CleanParams)
+    assert set(schema) == set(fields), "config/schema.yaml cleaning and CleanParams name different keys"
+    for key, value in schema.items():
+        assert fields[key] == value, f"cleaning.{key}: CleanParams {fields[key]!r} != schema {value!r}"
 
 
 def test_finetune_config_defaults_equal_the_schema():
