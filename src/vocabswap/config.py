@@ -26,6 +26,9 @@ from vocabswap.registry import (
     uses_focus,
 )
 
+# Keys of an eval set that choose which LAPT models its task is fine-tuned on (not data settings).
+ROW_SELECTION = ("methods", "regimes")
+
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "config" / "schema.yaml"
 
 
@@ -379,7 +382,7 @@ class Grid:
     def eval_settings(self, lang: str, task: str) -> dict[str, Any]:
         """The evaluation set's data settings; its `methods`/`regimes` pick fine-tuning runs, not data."""
         eval_set = self.config["languages"][lang]["eval"][task]
-        data = {k: v for k, v in eval_set.items() if k not in ("methods", "regimes")}
+        data = {k: v for k, v in eval_set.items() if k not in ROW_SELECTION}
         return copy.deepcopy({**data, **self.config["eval_data"]})
 
     def init_reads_aux(self, method: str) -> bool:
