@@ -11,7 +11,9 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import re
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -41,6 +43,22 @@ def benchmarks(run: Path, dest: Path) -> None:
                 writer.writerow([rule, job.with_suffix(""), row["s"], row["cpu_time"], row["max_rss"]])
 
 
+def run_record(run: Path) -> dict[str, str]:
+    """The run's commit and, from its newest Snakemake log, the log's name, the steps done and the elapsed
+    wall time that Snakemake printed at its end."""
+    commit = subprocess.run(["git", "-C", str(run), "rev-parse", "HEAD"], capture_output=True, text=True)
+    record = {"commit": commit.stdout.strip()}
+    logs = sorted((run / ".snakemake/log").glob("*.snakemake.log"))
+    if logs:
+        text = logs[-1].read_text(encoding="utf-8")
+        record["snakemake_log"] = logs[-1].name
+        patterns = {"steps": r"(\d+ of \d+ steps \(\d+%\) done)", "elapsed": r"Elapsed time: (\S+)"}
+        for key, pattern in patterns.items():
+            found = re.findall(pattern, text)
+            record[key] = found[-1] if found else "not found"
+    return record
+
+
 def main() -> None:
     run = Path(sys.argv[1]).resolve()
     dest = Path(sys.argv[2]) if len(sys.argv) > 2 else Path(__file__).resolve().parent
@@ -55,6 +73,8 @@ def main() -> None:
             shutil.copyfile(src, target)
             manifest[str(rel)] = hashlib.sha256(src.read_bytes()).hexdigest()
     benchmarks(run, dest / "benchmarks.csv")
+    record = json.dumps(run_record(run), indent=1) + "\n"
+    (dest / "run.json").write_text(record, encoding="utf-8")
     text = json.dumps(manifest, indent=1, sort_keys=True) + "\n"
     (dest / "MANIFEST.json").write_text(text, encoding="utf-8")
     print(f"{len(manifest)} files from {run} -> {dest}")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 import sys
 from pathlib import Path
 
@@ -45,6 +46,7 @@ def task_findings(task: str, table: dict[tuple[str, str], tuple[float, float]]) 
     wins = [m for m in both if table[("FULL", m)][0] >= table[("EMB", m)][0]]
     pairs = ", ".join(f"{m} {table[('FULL', m)][0]:.1f} vs {table[('EMB', m)][0]:.1f}" for m in both)
     out.append(f"- LAPT-FULL ≥ LAPT-EMB for {len(wins)} of {len(both)} methods ({pairs})")
+    out += structured_best(table)
     base = table.get(("*", "*"))
     if base:
         out.append(f"- off-the-shelf model: {fmt(base)}")
@@ -52,6 +54,56 @@ def task_findings(task: str, table: dict[tuple[str, str], tuple[float, float]]) 
     if full_vocab:
         out.append(f"- full-vocabulary LAPT-FULL: {fmt(full_vocab)}")
     return [*out, ""]
+
+
+def structured_best(table: dict[tuple[str, str], tuple[float, float]]) -> list[str]:
+    """The paper's "+IDENT and FOCUS best": is each regime's best method one that copies IDENT rows or is
+    FOCUS, and which of them are within one std of the best (the tables' bold rule)?"""
+    out = []
+    for regime in ("FULL", "EMB"):
+        cells = {m: v for (r, m), v in table.items() if r == regime and m != "*"}
+        if not cells:
+            continue
+        best = max(cells, key=lambda m: cells[m][0])
+        spread = 0.0 if math.isnan(cells[best][1]) else cells[best][1]
+        top = [m for m, (mean, _) in cells.items() if mean >= cells[best][0] - spread]
+        ident_or_focus = "IDENT" in best.split("+") or "FOCUS" in best
+        out.append(f"- LAPT-{regime}: best is +IDENT or FOCUS: **{'yes' if ident_or_focus else 'no'}** "
+                   f"({best}; within one std of it: {', '.join(sorted(top))})")  # fmt: skip
+    return out
+
+
+def lapt_findings(evidence: Path, experiment: str) -> list[str]:
+    """Per regime, the methods ordered by dev MLM loss at step 0 and at the best checkpoint, and how flat
+    each curve is at its end: the share of its whole drop that came in its last quarter of steps."""
+    path = evidence / "results/tables" / experiment / "lapt_loss.csv"
+    if not path.exists():
+        return []
+    table = list(csv.DictReader(path.open(encoding="utf-8")))
+    out = ["### LAPT dev MLM loss (nats)", ""]
+    for regime in ("full", "emb"):
+        runs = [r for r in table if r["regime"] == regime and r["vocab"] != "base"]
+        for column, label in (("initial_dev_loss", "step 0"), ("best_dev_loss", "best checkpoint")):
+            ranked = sorted(runs, key=lambda r: float(r[column]))
+            order = " < ".join(f"{r['method'].upper()} {float(r[column]):.2f}" for r in ranked)
+            out.append(f"- LAPT-{regime.upper()}, {label}: {order}")
+    out += [f"- {line}" for line in flatness(evidence)]
+    return [*out, ""]
+
+
+def flatness(evidence: Path) -> list[str]:
+    shares = {}
+    for log_path in sorted((evidence / "results/models").rglob("lapt_log.json")):
+        curve = json.loads(log_path.read_text(encoding="utf-8"))["dev_curve"]
+        losses = [p["dev_loss"] for p in curve]
+        late = [p["dev_loss"] for p in curve if p["step"] >= 0.75 * curve[-1]["step"]]
+        drop = losses[0] - losses[-1]
+        if drop > 0 and len(late) > 1:
+            shares[log_path.parent.relative_to(evidence / "results/models")] = (late[0] - late[-1]) / drop
+    if not shares:
+        return []
+    listed = ", ".join(f"{name} {share:.0%}" for name, share in shares.items())
+    return [f"share of each run's dev-loss drop that came in its last quarter of steps: {listed}"]
 
 
 def flops_finding(evidence: Path) -> list[str]:
@@ -86,6 +138,7 @@ def main() -> None:
     for task in ("pos", "ner"):
         if (tables / f"{task}.csv").exists():
             lines += task_findings(task, rows(tables / f"{task}.csv"))
+    lines += lapt_findings(evidence, experiment)
     lines += flops_finding(evidence)
     print("\n".join(lines))
 
