@@ -32,16 +32,7 @@ def test_every_exported_file_matches_its_manifest_digest():
 def test_task_tables_rebuild_from_the_committed_result_jsons(task):
     settings = Grid(load_config(ROOT / "config" / "showcase.yaml")).table_settings("showcase", task)
     results = load_results(sorted((EVIDENCE / "results" / "finetune").rglob("*.json")))
-    table = build_table(
-        results,
-        task=task,
-        title=settings["title"],
-        languages=settings["languages"],
-        seeds=settings["seeds"],
-        population_std=settings["population_std"],
-        scale=settings["scale"],
-        decimals=settings["decimals"],
-    )
+    table = build_table(results, **settings)
     committed = EVIDENCE / "results" / "tables" / "showcase"
     assert table.to_csv() == (committed / f"{task}.csv").read_text(encoding="utf-8")
     assert table.to_markdown() == (committed / f"{task}.md").read_text(encoding="utf-8")

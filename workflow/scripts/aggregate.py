@@ -8,15 +8,6 @@ snakemake = snakemake_job(globals(), "aggregate")
 with job_context(snakemake):
     from vocabswap.tables import build_table, load_results
 
-    table = snakemake.params.table
-    table = build_table(
-        load_results(snakemake.input),
-        task=table["task"],
-        title=table["title"],
-        languages=table["languages"],
-        seeds=table["seeds"],
-        population_std=table["population_std"],
-        scale=table["scale"],
-        decimals=table["decimals"],
-    )
+    # params.table holds exactly build_table's settings (Grid.table_settings).
+    table = build_table(load_results(snakemake.input), **snakemake.params.table)
     table.write(Path(snakemake.output.md).with_suffix(""))
