@@ -92,12 +92,12 @@ def lapt_findings(evidence: Path, experiment: str) -> list[str]:
 
 
 def flatness(evidence: Path) -> list[str]:
+    """Per LAPT run, the share of its dev-loss drop (step 0 to the last step) made in its last quarter."""
     shares = {}
     for log_path in sorted((evidence / "results/models").rglob("lapt_log.json")):
         curve = json.loads(log_path.read_text(encoding="utf-8"))["dev_curve"]
-        losses = [p["dev_loss"] for p in curve]
         late = [p["dev_loss"] for p in curve if p["step"] >= 0.75 * curve[-1]["step"]]
-        drop = losses[0] - losses[-1]
+        drop = curve[0]["dev_loss"] - curve[-1]["dev_loss"]
         if drop > 0 and len(late) > 1:
             shares[log_path.parent.relative_to(evidence / "results/models")] = (late[0] - late[-1]) / drop
     if not shares:
