@@ -95,6 +95,8 @@ def test_focus_rows_are_sparse_convex_combinations_of_anchor_rows(focus_ctx, foc
     assert sum(report["counts"].values()) == ctx.vocab_size
     assert report["counts"]["focus"] == len(built) == report["focus"]["built_from_anchors"]
     assert report["focus"]["anchors"] == len(anchor_new)
+    # the rate the fastText .bin was trained at (TEST_FASTTEXT's, or a halved one where it diverged)
+    assert 0 < report["focus"]["fasttext"]["lr_trained"] <= TEST_FASTTEXT.lr
 
 
 @pytest.mark.slow
@@ -186,6 +188,8 @@ def test_workflow_focus_settings_select_the_mode():
     assert paper == FocusOptions.paper()
     deep = focus_options({"mode": "deepfocus", "dim": 100, "epochs": 3, "min_count": 10})
     assert deep == FocusOptions() and deep.mode == "deepfocus"
+    slower = focus_options({"mode": "deepfocus", "dim": 100, "epochs": 3, "min_count": 10, "lr": 0.01})
+    assert slower.fasttext.lr == 0.01 and FocusOptions().fasttext.lr == 0.05
 
 
 @pytest.mark.slow
@@ -199,6 +203,53 @@ def test_corpus_too_small_for_fasttext_is_a_one_line_error(base_model_full, he_t
     with pytest.raises(VocabswapError, match="too small for fastText") as err:
         compute(ctx, build_recipe("focus", options=MethodOptions(focus=options)), seed=1)
     assert "\n" not in str(err.value)
+
+
+@pytest.fixture
+def short_hebrew_text(hebrew_train_text, tmp_path):
+    """The first 300 lines of the Hebrew training text: fastText diverges on it at a high learning rate."""
+    path = tmp_path / "he.300.txt"
+    path.write_text("".join(hebrew_train_text.open(encoding="utf-8").readlines()[:300]), encoding="utf-8")
+    return path
+
+
+def test_fasttext_that_diverges_is_retried_at_half_the_learning_rate(
+    he_tokenizer, short_hebrew_text, monkeypatch, caplog
+):
+    """lr 16 diverges on this text, lr 1 does not (measured: NaN at 5, finite at 1); each retry halves the
+    rate, says so in the log, and the model (and so its .bin) records the rate that trained it."""
+    from vocabswap.tokenizer import load_tokenizer
+
+    monkeypatch.setattr(aux_embeddings, "NAN_RETRIES", 4)
+    options = FastTextOptions(epochs=3, min_count=3, lr=16.0, bucket=200_000)
+    with caplog.at_level("WARNING", logger="vocabswap.aux_embeddings"):
+        model = aux_embeddings.train_fasttext(
+            short_hebrew_text, load_tokenizer(he_tokenizer), options=options, seed=1
+        )
+    retries = [r.getMessage() for r in caplog.records if "diverged (NaN)" in r.getMessage()]
+    lr = aux_embeddings.trained_lr(model)
+    assert lr is not None and 1.0 <= lr < 16.0
+    assert len(retries) == round(np.log2(16.0 / lr))
+    assert "he.300.txt" in retries[0] and "lr 16" in retries[0] and "retrying at lr 8" in retries[0]
+    assert np.isfinite(np.stack([model.get_word_vector(w) for w in model.words])).all()
+
+
+def test_fasttext_that_diverges_at_every_rate_is_a_one_line_error(
+    he_tokenizer, short_hebrew_text, monkeypatch, tmp_path
+):
+    from vocabswap.tokenizer import load_tokenizer
+
+    monkeypatch.setattr(aux_embeddings, "NAN_RETRIES", 1)
+    options = FastTextOptions(epochs=3, min_count=3, lr=10_000.0, bucket=200_000)
+    save_to = tmp_path / "ft.bin"
+    with pytest.raises(VocabswapError, match="diverged") as err:
+        aux_embeddings.train_fasttext(
+            short_hebrew_text, load_tokenizer(he_tokenizer), options=options, seed=1, save_to=save_to
+        )
+    message = str(err.value)
+    assert "\n" not in message and "he.300.txt" in message
+    assert "from 10000 down to 5000" in message
+    assert not save_to.exists() and not save_to.with_suffix(".vec").exists()
 
 
 @pytest.mark.slow

@@ -220,8 +220,9 @@ def test_paper_tagger_attends_padding_default_masks_it(model: Path, eval_dirs):
     short, long = sorted(dev[:40], key=lambda s: len(s[0]))[:: len(dev[:40]) - 1]
     labels = {t: i for i, t in enumerate(sorted({t for _, ts in dev for t in ts}))}
     windows = encode_sentences([short, long], tok, labels, 256)
-    alone, padded = collate_windows(windows, np.array([0]), tok.pad_token_id), collate_windows(
-        windows, np.array([0, 1]), tok.pad_token_id
+    alone, padded = (
+        collate_windows(windows, np.array([0]), tok.pad_token_id),
+        collate_windows(windows, np.array([0, 1]), tok.pad_token_id),
     )
     assert padded.input_ids.shape[1] > alone.input_ids.shape[1]  # the short sentence gets padding
     torch.manual_seed(0)
@@ -311,7 +312,9 @@ def test_langid_cleaning_is_opusfilters_langid_rule(mixed_lines, tmp_path: Path)
     assert kept["langid"] == [x for x in kept["none"] if not english(x)]
     dropped = len(kept["none"]) - len(kept["langid"])
     assert dropped > 20 and kept["langid"] != kept["fasttext"]  # the identifier choice matters
-    print(f"kept {len(kept['none'])}; English dropped: langid {dropped}, "
-          f"lid.176 {len(kept['none']) - len(kept['fasttext'])}")
+    print(
+        f"kept {len(kept['none'])}; English dropped: langid {dropped}, "
+        f"lid.176 {len(kept['none']) - len(kept['fasttext'])}"
+    )
     with pytest.raises(VocabswapError, match="cleaning: lid: unknown identifier 'cld2'"):
         CleanParams(lid="cld2")

@@ -36,6 +36,7 @@ class FastTextOptions:
     min_count: int = 10
     model: str = "cbow"  # deepfocus: CBOW "is more closely aligned with masked language modelling"
     neg: int = 10
+    lr: float = 0.05  # fastText's starting learning rate (its default, which deepfocus keeps)
     threads: int = 1  # >1 is faster but not reproducible (Hogwild)
     bucket: int = 2_000_000  # fastText's subword hash buckets (its default; the .bin is ~bucket x dim floats)
 
@@ -91,6 +92,9 @@ def _batches(lines: Iterator[str], size: int) -> Iterator[list[str]]:
         yield batch
 
 
+NAN_RETRIES = 3  # how many times train_fasttext halves the learning rate after fastText diverges
+
+
 def train_fasttext(
     corpus: str | Path,
     tokenizer: PreTrainedTokenizerBase,
@@ -100,32 +104,66 @@ def train_fasttext(
     save_to: str | Path | None = None,
 ) -> Any:
     """Train a fastText model on ``corpus`` tokenised by ``tokenizer``; optionally save it to ``save_to``
-    (a ``.bin``) and its word vectors beside it (the same name with ``.vec``, which FOCUS loads fast)."""
+    (a ``.bin``) and its word vectors beside it (the same name with ``.vec``, which FOCUS loads fast).
+
+    fastText stops with "Encountered NaN" when its weights diverge, and whether it does can differ between
+    machines (the test suite's settings trained on one and diverged on another). A diverged run is
+    retried from scratch with half the learning rate, up to :data:`NAN_RETRIES` times, each retry logged
+    as a warning; the rate that trained the model is saved in its ``.bin`` (:func:`trained_lr`)."""
     with tempfile.TemporaryDirectory(prefix="vocabswap-fasttext-") as tmp:
         text = Path(tmp) / "tokenised.txt"
         tokenise_corpus(corpus, tokenizer, text)
-        try:
-            model = _train_unsupervised(
-                input=str(text),
-                model=options.model,
-                dim=options.dim,
-                epoch=options.epochs,
-                minCount=options.min_count,
-                neg=options.neg,
-                thread=options.threads,
-                bucket=options.bucket,
-                seed=seed,
-                verbose=0,
-            )
-        except ValueError as err:  # fastText: "Empty vocabulary. Try a smaller -minCount value."
-            raise VocabswapError(
-                f"auxiliary corpus {corpus} is too small for fastText: no piece occurs {options.min_count} "
-                f"times ({err}); give more text or a lower min count"
-            ) from err
+        model = _train_with_retries(text, corpus, options, seed)
     if save_to is not None:
         model.save_model(str(save_to))
         save_vectors(model, Path(save_to).with_suffix(".vec"))
     return model
+
+
+def _train_with_retries(text: Path, corpus: str | Path, options: FastTextOptions, seed: int) -> Any:
+    """fastText on the tokenised ``text``, halving the learning rate after each divergence (see
+    :func:`train_fasttext`); ``corpus`` names the user's file in messages."""
+    rates = [options.lr / 2**k for k in range(NAN_RETRIES + 1)]
+    for lr, next_lr in zip(rates, [*rates[1:], None], strict=True):
+        model = _fit_unless_nan(text, corpus, options, lr, seed)
+        if model is not None:
+            return model
+        if next_lr is not None:
+            log.warning("fastText diverged (NaN) at lr %g on %s; retrying at lr %g", lr, corpus, next_lr)
+    raise VocabswapError(
+        f"fastText diverged (NaN) on auxiliary corpus {corpus} at every learning rate from {rates[0]:g} "
+        f"down to {rates[-1]:g} ({options.epochs} epochs, dim {options.dim}); give fewer epochs or a "
+        "lower learning rate"
+    )
+
+
+def _fit_unless_nan(
+    text: Path, corpus: str | Path, options: FastTextOptions, lr: float, seed: int
+) -> Any | None:
+    """One fastText run at learning rate ``lr``; None where it diverged ("Encountered NaN")."""
+    try:
+        return _train_unsupervised(
+            input=str(text),
+            model=options.model,
+            dim=options.dim,
+            epoch=options.epochs,
+            lr=lr,
+            minCount=options.min_count,
+            neg=options.neg,
+            thread=options.threads,
+            bucket=options.bucket,
+            seed=seed,
+            verbose=0,
+        )
+    except ValueError as err:  # fastText: "Empty vocabulary. Try a smaller -minCount value."
+        raise VocabswapError(
+            f"auxiliary corpus {corpus} is too small for fastText: no piece occurs {options.min_count} "
+            f"times ({err}); give more text or a lower min count"
+        ) from err
+    except RuntimeError as err:
+        if "Encountered NaN" not in str(err):
+            raise
+        return None
 
 
 def _train_unsupervised(**settings: Any) -> Any:
@@ -139,6 +177,12 @@ def _train_unsupervised(**settings: Any) -> Any:
     ft_module.fasttext.train(model.f, built)
     model.set_args(model.f.getArgs())
     return model
+
+
+def trained_lr(model: Any) -> float | None:
+    """The learning rate a fastText model was trained at (kept in its ``.bin``; see :func:`train_fasttext`
+    for why it can be below the configured one); None for word vectors read from a ``.vec``."""
+    return float(model.f.getArgs().lr) if hasattr(model, "f") else None
 
 
 class WordVectors:

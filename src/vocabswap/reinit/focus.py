@@ -66,9 +66,12 @@ class FocusOptions:
 
 def focus_options(settings: Mapping[str, Any]) -> FocusOptions:
     """FocusOptions from a workflow config's ``init.focus`` section (``mode``: paper | deepfocus, and the
-    fastText ``dim``, ``epochs``, ``min_count``)."""
+    fastText ``dim``, ``epochs``, ``min_count`` and, optionally, ``lr``)."""
     fasttext = FastTextOptions(
-        dim=settings["dim"], epochs=settings["epochs"], min_count=settings["min_count"]
+        dim=settings["dim"],
+        epochs=settings["epochs"],
+        min_count=settings["min_count"],
+        lr=settings.get("lr", FastTextOptions.lr),
     )
     if settings["mode"] == "paper":
         return FocusOptions(overlap="fuzzy", fasttext=fasttext, subword_vectors=True)
@@ -83,7 +86,12 @@ def fasttext_for(ctx: Context, options: FastTextOptions, seed: int) -> tuple[Any
     """The auxiliary fastText model: the given ``.bin`` file, else one trained on the auxiliary corpus."""
     if ctx.fasttext_model is not None:
         model = aux_embeddings.load_fasttext(ctx.fasttext_model)
-        info = {"source": str(ctx.fasttext_model), "dim": model.get_dimension(), "seconds": 0.0}
+        info = {
+            "source": str(ctx.fasttext_model),
+            "dim": model.get_dimension(),
+            "lr_trained": aux_embeddings.trained_lr(model),
+            "seconds": 0.0,
+        }
         return model, info
     if ctx.aux_corpus is None:
         raise VocabswapError(
@@ -98,6 +106,7 @@ def fasttext_for(ctx: Context, options: FastTextOptions, seed: int) -> tuple[Any
         "source": "trained",
         "corpus": str(ctx.aux_corpus),
         **options.as_dict(),
+        "lr_trained": aux_embeddings.trained_lr(model),  # below options.lr where fastText diverged
         "seed": seed,
         "seconds": round(time.perf_counter() - t0, 3),
     }
