@@ -44,3 +44,24 @@ def test_findings_read_the_committed_evidence():
     ).stdout
     assert "### POS" in out and "RANDOM worst:" in out and "LAPT-FULL ≥ LAPT-EMB for" in out
     assert "off-the-shelf model:" in out
+
+
+def test_run_record_takes_the_main_snakemake_call_not_a_later_partial_one(tmp_path):
+    """export.py's run.json: after the full run, a one-job `--force` rerun is the newest log; the record
+    must still be the full run's steps and elapsed time."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("showcase_export", EVIDENCE / "export.py")
+    export = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(export)
+    logs = tmp_path / ".snakemake" / "log"
+    logs.mkdir(parents=True)
+    full = "35 of 70 steps (50%) done\n70 of 70 steps (100%) done\nElapsed time: 2:09:54\n"
+    (logs / "2026-11-29T115458.1.snakemake.log").write_text(full, encoding="utf-8")
+    (logs / "2026-11-29T142000.2.snakemake.log").write_text(
+        "1 of 1 steps (100%) done\nElapsed time: 0:04:46\n", encoding="utf-8"
+    )
+    (logs / "2026-11-29T150000.3.snakemake.log").write_text("Building DAG of jobs...\n", encoding="utf-8")
+    record = export.run_record(tmp_path)
+    assert record["calls"] == 3 and record["snakemake_log"] == "2026-11-29T115458.1.snakemake.log"
+    assert record["steps"] == "70 of 70 steps (100%) done" and record["elapsed"] == "2:09:54"

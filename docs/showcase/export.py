@@ -43,19 +43,33 @@ def benchmarks(run: Path, dest: Path) -> None:
                 writer.writerow([rule, job.with_suffix(""), row["s"], row["cpu_time"], row["max_rss"]])
 
 
-def run_record(run: Path) -> dict[str, str]:
-    """The run's commit and, from its newest Snakemake log, the log's name, the steps done and the elapsed
-    wall time that Snakemake printed at its end."""
+STEPS = re.compile(r"\d+ of (\d+) steps \(\d+%\) done")
+ELAPSED = re.compile(r"Elapsed time: (\S+)")
+
+
+def snakemake_call(log: Path) -> dict[str, str | int]:
+    """One Snakemake call's record from its log: the log's name, the last "N of M steps" line, M, and the
+    elapsed wall time Snakemake printed at its end."""
+    text = log.read_text(encoding="utf-8")
+    steps, elapsed = list(STEPS.finditer(text)), ELAPSED.findall(text)
+    return {
+        "snakemake_log": log.name,
+        "steps": steps[-1].group(0) if steps else "not found",
+        "planned": int(steps[-1].group(1)) if steps else 0,
+        "elapsed": elapsed[-1] if elapsed else "not found",
+    }
+
+
+def run_record(run: Path) -> dict[str, str | int]:
+    """The run's commit and its main Snakemake call: of the calls logged in ``.snakemake/log``, the one that
+    planned the most jobs (the newest among equals), so that a later partial call (a ``--force`` rerun of
+    one job, say) does not stand in for the run. ``calls`` says how many were logged."""
     commit = subprocess.run(["git", "-C", str(run), "rev-parse", "HEAD"], capture_output=True, text=True)
-    record = {"commit": commit.stdout.strip()}
     logs = sorted((run / ".snakemake/log").glob("*.snakemake.log"))
-    if logs:
-        text = logs[-1].read_text(encoding="utf-8")
-        record["snakemake_log"] = logs[-1].name
-        patterns = {"steps": r"(\d+ of \d+ steps \(\d+%\) done)", "elapsed": r"Elapsed time: (\S+)"}
-        for key, pattern in patterns.items():
-            found = re.findall(pattern, text)
-            record[key] = found[-1] if found else "not found"
+    calls = [snakemake_call(log) for log in logs]
+    record: dict[str, str | int] = {"commit": commit.stdout.strip(), "calls": len(calls)}
+    if calls:
+        record.update(max(reversed(calls), key=lambda call: call["planned"]))
     return record
 
 
