@@ -123,17 +123,18 @@ def train_fasttext(
 def _train_with_retries(text: Path, corpus: str | Path, options: FastTextOptions, seed: int) -> Any:
     """fastText on the tokenised ``text``, halving the learning rate after each divergence (see
     :func:`train_fasttext`); ``corpus`` names the user's file in messages."""
-    rates = [options.lr / 2**k for k in range(NAN_RETRIES + 1)]
-    for lr, next_lr in zip(rates, [*rates[1:], None], strict=True):
+    lr = options.lr
+    for attempt in range(NAN_RETRIES + 1):
         model = _fit_unless_nan(text, corpus, options, lr, seed)
         if model is not None:
             return model
-        if next_lr is not None:
-            log.warning("fastText diverged (NaN) at lr %g on %s; retrying at lr %g", lr, corpus, next_lr)
+        if attempt < NAN_RETRIES:
+            log.warning("fastText diverged (NaN) at lr %g on %s; retrying at lr %g", lr, corpus, lr / 2)
+            lr /= 2
     raise VocabswapError(
-        f"fastText diverged (NaN) on auxiliary corpus {corpus} at every learning rate from {rates[0]:g} "
-        f"down to {rates[-1]:g} ({options.epochs} epochs, dim {options.dim}); give fewer epochs or a "
-        "lower learning rate"
+        f"fastText diverged (NaN) on auxiliary corpus {corpus} at every learning rate from {options.lr:g} "
+        f"down to {lr:g} ({options.epochs} epochs, dim {options.dim}); give fewer epochs or a lower "
+        "learning rate (the workflow's init.focus.epochs and init.focus.lr)"
     )
 
 
