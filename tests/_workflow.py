@@ -58,13 +58,19 @@ def snakemake(workdir: Path, *args: str, timeout: int = 900, **popen: Any) -> su
     return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env, cwd=workdir, **popen)
 
 
-def seed_base_model(workdir: Path, base_dir: Path) -> None:
-    """Put an already materialised base model where the workflow expects it (saves a job per test)."""
+def seed_base_model(workdir: Path, base_dir: Path, spec: str = "packaged:multilingual-e5-small-enpt") -> None:
+    """Put an already materialised base model (of ``spec``) where the workflow expects it (saves a job per
+    test), with the provenance record that rule base_model would give it, so that traces reach its source."""
+    from vocabswap.provenance import collect, packaged_sources, stamp_dir
+
     dest = workdir / "resources" / "base_model"
     dest.parent.mkdir(parents=True, exist_ok=True)
     shutil.copytree(
         base_dir, dest, copy_function=os.link if _same_fs(base_dir, dest.parent) else shutil.copy2
     )
+    record = collect(rule="base_model", wildcards={}, config={"spec": spec}, inputs=[],
+                     sources=packaged_sources(spec))  # fmt: skip
+    stamp_dir(dest, record)
 
 
 def _same_fs(a: Path, b: Path) -> bool:

@@ -1,6 +1,6 @@
 """Rule aux_fasttext: FOCUS's auxiliary fastText model on the target text tokenised by the new tokenizer."""
 
-from _job import job_context, snakemake_job
+from _job import job_context, snakemake_job, stamp_outputs
 
 snakemake = snakemake_job(globals(), "aux_fasttext")
 with job_context(snakemake):
@@ -15,3 +15,4 @@ with job_context(snakemake):
         seed=snakemake.params.seed,
         save_to=snakemake.output.model,
     )
+    stamp_outputs(snakemake)

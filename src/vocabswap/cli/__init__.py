@@ -27,6 +27,7 @@ SUBCOMMANDS = (
     "lapt",
     "finetune",
     "aggregate",
+    "trace",
 )
 
 
@@ -57,14 +58,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     try:
-        args.func(args)
+        status = args.func(args)  # a subcommand may answer with its own exit status (trace: 1 = broken)
     except VocabswapError as err:
         return _fail(args.command, str(err))
     except OSError as err:  # a file-system failure the library did not foresee: still one line
         return _fail(args.command, os_error_message(err))
     except _boundary_errors() as err:
         return _fail(args.command, f"{type(err).__name__}: {first_line(err)}")
-    return 0
+    return status or 0
 
 
 def _fail(command: str, message: str) -> int:
