@@ -105,11 +105,9 @@ class Trace:
             memo[path] = 1 + max((self.depth(p, memo) for p in node.inputs if p in self.nodes), default=0)
         return memo[path]
 
-    def link_status(self, consumer: str, path: str) -> str:
-        for link in self.links:
-            if link.consumer == consumer and link.path == path:
-                return link.status
-        return "ok"
+    def link_statuses(self) -> dict[tuple[str, str], str]:
+        """(consumer, input) → the link's status."""
+        return {(link.consumer, link.path): link.status for link in self.links}
 
 
 def find_root(path: str | Path) -> Path:
@@ -197,13 +195,15 @@ def render_text(result: Trace) -> str:
     """The DAG as an indented tree; a node reached a second time is shown once more without its subtree."""
     lines: list[str] = []
     shown: set[str] = set()
+    statuses = result.link_statuses()
 
     def walk(path: str, status: str, prefix: str, last: bool, top: bool) -> None:
         node = result.nodes[path]
         own = node.own_status
         status = own if status == "ok" and own != "ok" else status
         branch = "" if top else ("└── " if last else "├── ")
-        repeat = path in shown and node.inputs
+        sources = (node.record or {}).get("sources", [])
+        repeat = path in shown and bool(node.inputs or sources)
         note = " (subtree above)" if repeat else ""
         lines.append(f"{prefix}{branch}{path}  [{_summary(node)}]  {status}{note}")
         if repeat:
@@ -211,9 +211,8 @@ def render_text(result: Trace) -> str:
         shown.add(path)
         inner = prefix + ("" if top else ("    " if last else "│   "))
         children = list(node.inputs)
-        sources = (node.record or {}).get("sources", [])
         for i, child in enumerate(children):
-            walk(child, result.link_status(path, child), inner, i == len(children) - 1 and not sources, False)
+            walk(child, statuses[(path, child)], inner, i == len(children) - 1 and not sources, False)
         for i, source in enumerate(sources):
             lines.append(
                 f"{inner}{'└── ' if i == len(sources) - 1 else '├── '}source: {_source_text(source)}"
