@@ -42,8 +42,8 @@ def test_findings_read_the_committed_evidence():
     out = subprocess.run(
         [sys.executable, str(EVIDENCE / "findings.py")], capture_output=True, text=True, check=True
     ).stdout
-    assert "### POS" in out and "RANDOM worst:" in out and "LAPT-FULL ≥ LAPT-EMB for" in out
-    assert "off-the-shelf model:" in out
+    assert "### POS" in out and "RANDOM is worst: **" in out and "LAPT-FULL ≥ LAPT-EMB: **" in out
+    assert "off-the-shelf beats the best re-initialised model: **" in out and "### LAPT cost" in out
 
 
 def test_run_record_takes_the_main_snakemake_call_not_a_later_partial_one(tmp_path):
