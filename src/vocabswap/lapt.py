@@ -92,7 +92,6 @@ TRAJECTORY_KEYS = (
     "seed",
     "head",
     "sequences",
-    "precision",
 )
 
 
@@ -594,7 +593,9 @@ def _resume_or_start(run: _Run) -> None:
         run.state = sd.load_checkpoint(run.model, run.optimizer, run.scheduler)
         if dist.main:
             sd.truncate_log(run.state.step)
-            sd.append_log({"event": "resumed", "step": run.state.step, "time": time.time()})
+            # precision may differ from the start's (a job moved to another CPU): the log shows it
+            sd.append_log({"event": "resumed", "step": run.state.step, "precision": run.settings["precision"],
+                           "time": time.time()})  # fmt: skip
         log.info("resumed from %s at step %d", sd.checkpoint, run.state.step)
         return
     run.state = TrainState(max_grad_norm=run.config.max_grad_norm)
