@@ -15,10 +15,12 @@ from vocabswap.findings import (
     UNRESOLVED,
     baseline_gaps,
     best,
+    flattened,
     flops_per_token,
     flops_ratio,
     full_beats_emb,
     ident_focus_best,
+    lr_check,
     paired,
     random_worst,
     seed_scores,
@@ -67,7 +69,8 @@ def test_the_score_findings_on_constructed_seeds() -> None:
 
 def test_baseline_gaps_and_flops_on_the_committed_showcase() -> None:
     results = [json.loads(p.read_text()) for p in sorted((EVIDENCE / "results" / "finetune").rglob("*.json"))]
-    scores = seed_scores(results, "pos", "he")
+    scores = seed_scores(results, "pos", "he", "he")
+    assert not seed_scores(results, "pos", "he", "he-lr4").keys() - {("offtheshelf", "offtheshelf")}
     assert scores[("offtheshelf", "offtheshelf")] and scores[("full", "fullvocab")]
     off, full_vocab = baseline_gaps(scores)
     top = best(scores, [k for k in scores if k[0] == "full" and k[1] != "fullvocab"])
@@ -84,3 +87,21 @@ def test_baseline_gaps_and_flops_on_the_committed_showcase() -> None:
     assert f"{ratio:.2f}×" in verdict.detail and verdict.verdict == (HOLDS if ratio >= 2 else FAILS)
     assert flops_ratio(per_token, full, at_least=ratio * 1.01).verdict == FAILS
     assert flops_ratio({full: 1.0}, full).verdict == UNRESOLVED
+
+
+def test_lr_check_pairs_the_lower_rate_with_both_regimes() -> None:
+    scores = {("full", "random"): seeds(50, 51, 52, 50), ("emb", "random"): seeds(55, 56, 57, 55)}
+    lower = {("full", "random"): seeds(58, 59, 60, 58)}
+    main_rate, emb = lr_check(scores, lower)
+    assert main_rate.claim == "random: LAPT-FULL at the lower rate beats LAPT-FULL at the main rate"
+    assert main_rate.verdict == HOLDS and emb.verdict == HOLDS and "+3.00" in emb.detail
+
+
+def test_flattened_curves() -> None:
+    def curve(*losses: float) -> list[dict]:
+        return [{"step": 8 * i, "dev_loss": v, "selectable": i > 0} for i, v in enumerate(losses)]
+
+    assert flattened(curve(9, 8, 7, 6.5, 6.6))  # best before the last evaluation
+    assert flattened(curve(9, 8, 7, 6.5, 6.49))  # last quarter (steps 24-32): 0.15 % gained
+    assert not flattened(curve(9, 8, 7, 6.5, 6.3))  # still falling: 3 % in the last quarter
+    assert not flattened(curve(5, 8, 7, 6.5, 6.3))  # a lower step 0 is no checkpoint

@@ -13,22 +13,23 @@ import json
 import sys
 from pathlib import Path
 
-from vocabswap.findings import flops_per_token, flops_ratio, seed_scores, task_verdicts
+from vocabswap.findings import flattened, flops_per_token, flops_ratio, lr_check, seed_scores, task_verdicts
 
 HERE = Path(__file__).resolve().parent
 
 
-def task_findings(evidence: Path, task: str, lang: str) -> list[str]:
-    """Each score-based finding of one task: the claim, its verdict and the paired differences."""
-    results = [
-        json.loads(p.read_text(encoding="utf-8"))
-        for p in sorted((evidence / "results/finetune").rglob("*.json"))
-    ]
-    scores = seed_scores(results, task, lang)
+def task_findings(evidence: Path, task: str, lang: str, target: str) -> list[str]:
+    """Each score-based finding of one task: the claim, its verdict and the paired differences; and the
+    learning-rate check where target ``<target>-lr4`` (LAPT-FULL at a quarter of the rate) has results."""
+    paths = sorted((evidence / "results/finetune").rglob("*.json"))
+    results = [json.loads(p.read_text(encoding="utf-8")) for p in paths]
+    scores = seed_scores(results, task, lang, target)
     if not scores:
         return []
-    out = [f"### {task.upper()}", ""]
-    out += [f"- {v.claim}: **{v.verdict}** ({v.detail})" for v in task_verdicts(scores)]
+    verdicts = task_verdicts(scores)
+    lower = {k: v for k, v in seed_scores(results, task, lang, f"{target}-lr4").items() if k[0] == "full"}
+    verdicts += lr_check(scores, lower)
+    out = [f"### {task.upper()}", ""] + [f"- {v.claim}: **{v.verdict}** ({v.detail})" for v in verdicts]
     return [*out, ""]
 
 
@@ -62,7 +63,13 @@ def flatness(evidence: Path) -> list[str]:
     if not shares:
         return []
     listed = ", ".join(f"{name} {share:.0%}" for name, share in shares.items())
-    return [f"share of each run's dev-loss drop that came in its last quarter of steps: {listed}"]
+    curves = {name: log["dev_curve"] for name, log in lapt_logs(evidence).items()}
+    flat = [name for name, curve in curves.items() if flattened(curve)]
+    return [
+        f"share of each run's dev-loss drop that came in its last quarter of steps: {listed}",
+        f"flattened (best checkpoint before the last evaluation, or under 1 % gained in the last quarter): "
+        f"{len(flat)} of {len(curves)} runs ({', '.join(flat) or 'none'})",
+    ]
 
 
 def lapt_logs(evidence: Path) -> dict[str, dict]:
@@ -89,7 +96,7 @@ def main() -> None:
     lang = sys.argv[3] if len(sys.argv) > 3 else "he"
     lines = []
     for task in ("pos", "ner"):
-        lines += task_findings(evidence, task, lang)
+        lines += task_findings(evidence, task, lang, target=lang)
     lines += lapt_findings(evidence, experiment)
     lines += flops_finding(evidence)
     print("\n".join(lines))

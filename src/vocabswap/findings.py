@@ -72,13 +72,13 @@ def combine(verdicts: Iterable[str]) -> str:
     return FAILS if FAILS in verdicts else UNRESOLVED
 
 
-def seed_scores(results: Iterable[Mapping], task: str, lang: str) -> dict[Key, dict[int, float]]:
-    """(regime, method) -> {seed: score in points} of one language and task, from result JSONs (their
-    ``cell``); the off-the-shelf model under (OFF_THE_SHELF, OFF_THE_SHELF)."""
+def seed_scores(results: Iterable[Mapping], task: str, lang: str, target: str) -> dict[Key, dict[int, float]]:
+    """(regime, method) -> {seed: score in points} of one target's models on one language and task, from
+    result JSONs (their ``cell``); the off-the-shelf model under (OFF_THE_SHELF, OFF_THE_SHELF)."""
     out: dict[Key, dict[int, float]] = defaultdict(dict)
     for result in results:
         cell = result["cell"]
-        if cell["task"] != task or cell["lang"] != lang:
+        if cell["task"] != task or cell["lang"] != lang or cell["target"] not in (target, OFF_THE_SHELF):
             continue
         key = (cell["regime"], cell["method"]) if cell["target"] != OFF_THE_SHELF else (OFF_THE_SHELF,) * 2
         out[key][int(cell["seed"])] = 100 * result["score"]
@@ -187,3 +187,26 @@ def task_verdicts(scores: Scores) -> list[Verdict]:
         if any(structured(k[1]) for k in keys) and not all(structured(k[1]) for k in keys):
             out.append(ident_focus_best(scores, regime))
     return out + baseline_gaps(scores)
+
+
+def lr_check(scores: Scores, lower_lr: Scores) -> list[Verdict]:
+    """The learning-rate check of LAPT-FULL < LAPT-EMB: per method run at the lower rate, does LAPT-FULL at
+    that rate beat LAPT-FULL at the main rate, and does it beat LAPT-EMB (main rate)?"""
+    out = []
+    for _, method in sorted(k for k in lower_lr if k[0] == "full" and k[1] != FULL_VOCAB):
+        low = lower_lr[("full", method)]
+        for other, name in ((("full", method), "LAPT-FULL at the main rate"), (("emb", method), "LAPT-EMB")):
+            if other in scores:
+                p = paired(low, scores[other])
+                out.append(Verdict(f"{method}: LAPT-FULL at the lower rate beats {name}", p.verdict, str(p)))
+    return out
+
+
+def flattened(curve: Sequence[Mapping], max_gain: float = 0.01) -> bool:
+    """A dev-loss curve has flattened: its best evaluation is not its last, or its last quarter of steps
+    lowered the dev loss by under ``max_gain`` (relative)."""
+    losses = [p["dev_loss"] for p in curve if p.get("selectable", True)]  # step 0 is no checkpoint
+    if min(range(len(losses)), key=losses.__getitem__) < len(losses) - 1:
+        return True
+    late = [p["dev_loss"] for p in curve if p["step"] >= 0.75 * curve[-1]["step"]]
+    return len(late) > 1 and (late[0] - late[-1]) / late[0] < max_gain
