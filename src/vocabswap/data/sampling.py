@@ -313,8 +313,10 @@ def sample_sizes(
     return {
         "train": {"requested": plan["train_lines"], "lines": plan["train_lines"],
                   "sized_by": plan["train_sized_by"]},
-        "dev": _capped(plan["dev_lines"], "sampling.dev_lines",
-                       (sum(st.lines for st in dev.values()), "the languages' dev lines together")),
+        "dev": _capped(plan["dev_lines"], "sampling.dev_lines", *(
+            [(sum(st.lines for st in dev.values()), "the languages' dev lines together")]
+            if plan["dev_within_inputs"] else []
+        )),
         "tokenizer": _capped(
             plan["tokenizer_lines"], "sampling.tokenizer_lines",
             (sum(st.lines for st in train.values()), "the languages' train lines together"),
