@@ -8,17 +8,21 @@ offline) under each treebank's real file names; their text stands in for layouts
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 from pathlib import Path
 
 import pytest
+from _data import treebank_texts
 from test_data_download import _Server
 
 from vocabswap.config import Grid, load_config
 from vocabswap.data.evalsets import build_eval_set_from_settings
 from vocabswap.data.packaged import hebrew_conllu_path
-from vocabswap.data.sources import git_blob_sha1
+from vocabswap.data.sampling import plan_sampling, sample_target
+from vocabswap.data.sources import fetch_corpus, git_blob_sha1
+from vocabswap.data.splits import split_lines
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).parent / "fixtures" / "real_layouts"
@@ -128,3 +132,92 @@ def test_each_paper_pos_set_builds_from_its_real_listing(
     assert ru["sizes"]["train"] == 3 * SENTENCES["train"]
     sme = json.loads((tmp_path / "pos" / "sme" / "meta.json").read_text())
     assert sme["dev_from_train"] == {"sentences": 256, "seed": 1}
+
+
+SOURCES = json.loads((FIXTURES / "sources.json").read_text(encoding="utf-8"))
+
+
+def _oscar_part(lines: list[str], lang: str) -> bytes:
+    """An OSCAR 22.01 part file: gzipped JSON Lines, a document a line (content, warc_headers, metadata)."""
+    docs = [lines[i : i + 25] for i in range(0, len(lines), 25)]
+    records = [
+        {
+            "content": "\n".join(doc),
+            "warc_headers": {"warc-type": "conversion", "content-length": str(len("\n".join(doc).encode()))},
+            "metadata": {"identification": {"label": lang, "prob": 0.99}, "annotation": None},
+        }
+        for doc in docs
+    ]
+    return gzip.compress("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records).encode())
+
+
+def _serve_oscar(server: _Server, code: str, lines: list[str]) -> None:
+    assert code in SOURCES["oscar_2201"]["languages"], f"OSCAR-2201 has no {code!r} subcorpus"
+    entries = []
+    for n, part in enumerate((lines[: len(lines) // 2], lines[len(lines) // 2 :]), 1):
+        data = _oscar_part(part, code)
+        path = SOURCES["oscar_2201"]["part_path"].format(lang=code, n=n)
+        server.routes[f"/datasets/oscar-corpus/OSCAR-2201/resolve/main/{path}"] = data
+        digest = hashlib.sha256(data).hexdigest()
+        entries.append({"type": "file", "oid": "0" * 40, "size": len(data), "path": path,
+                        "lfs": {"oid": digest, "size": len(data), "pointerSize": 134}})  # fmt: skip
+    tree = f"/api/datasets/oscar-corpus/OSCAR-2201/tree/main/compressed/{code}_meta"
+    server.routes[tree] = json.dumps(entries).encode()
+
+
+def _serve_opus(server: _Server, code: str, lines: list[str]) -> None:
+    """The OPUS API's answer for one monolingual file (OpusTools' row columns) and the file it names."""
+    path = f"/OPUS-LayoutTest/v1/mono/{code}.txt.gz"
+    server.routes[path] = gzip.compress(("\n".join(lines) + "\n").encode())
+    row = dict.fromkeys(SOURCES["opus_api"]["row_fields"], "")
+    row.update(corpus="LayoutTest", version="v1", latest="True", preprocessing="mono", source=code,
+               url=server.url + path, id=1, size=len(lines))  # fmt: skip
+    server.routes["/opusapi/"] = json.dumps({"corpora": [row]}).encode()
+
+
+def _fetched_language(server: _Server, paper_grid: Grid, lang: str, lines: list[str], out: Path) -> Path:
+    """Each corpus source paper.yaml names for ``lang``, served in its real shape, fetched into one file."""
+    parts = []
+    for name, source in paper_grid.config["languages"][lang]["corpus"].items():
+        kind, _, code = source.partition(":")
+        assert kind in ("oscar", "opus"), f"{lang}: {source} has no public layout to serve"
+        (_serve_oscar if kind == "oscar" else _serve_opus)(server, code, lines)
+        fetch_corpus(source, out.with_suffix(f".{name}.txt"), lang=lang)
+        parts.append(out.with_suffix(f".{name}.txt").read_text(encoding="utf-8"))
+    out.write_text("".join(parts), encoding="utf-8")
+    return out
+
+
+def test_paper_multilingual_targets_sample_from_their_real_source_shapes(
+    server: _Server, paper_grid: Grid, tmp_path: Path, monkeypatch
+):
+    """The multi and uralic targets: each language's paper.yaml sources (OSCAR-2201 parts through the hub
+    tree API, OPUS monolingual files through the OPUS API) fetched, a dev split held out, and the paper's
+    α-sampling run with its 100,000-line dev sample (LAPT and tokenizer samples scaled down)."""
+    monkeypatch.setenv("VOCABSWAP_HF_URL", server.url)
+    monkeypatch.setenv("VOCABSWAP_OPUS_API_URL", server.url + "/opusapi/")
+    monkeypatch.setenv("VOCABSWAP_DOWNLOADS", str(tmp_path / "downloads"))
+    monkeypatch.setenv("HF_TOKEN", "hf_layout_test")
+    texts = treebank_texts()
+    for target in ("multi", "uralic"):
+        langs = paper_grid.target_languages(target)
+        train, dev = {}, {}
+        for i, lang in enumerate(langs):
+            lines = texts[i * 300 : i * 300 + 200 * (i + 1)]  # different sizes: p differs per language
+            raw = _fetched_language(server, paper_grid, lang, lines, tmp_path / target / f"{lang}.txt")
+            train[lang], dev[lang] = raw.with_suffix(".train"), raw.with_suffix(".dev")
+            split_lines(raw, train=train[lang], dev=dev[lang], dev_lines=40, seed=1)
+        sampling = paper_grid.section("sampling", target=target)
+        sampling.update(train_lines=2000, tokenizer_lines=3000)
+        plan = plan_sampling(sampling, paper_grid.section("lapt", target=target),
+                             paper_grid.section("tokenizer", target=target))  # fmt: skip
+        outs = {split: tmp_path / target / f"sample.{split}.txt" for split in ("train", "dev", "tokenizer")}
+        comp = sample_target(train, dev, outs, plan, composition_path=tmp_path / target / "composition.json")
+        splits = comp["splits"]
+        assert splits["dev"]["lines"] == 100_000 and splits["dev"]["sized_by"] == "sampling.dev_lines"
+        assert (splits["train"]["lines"], splits["tokenizer"]["lines"]) == (2000, 3000)
+        assert set(splits["dev"]["languages"]) == set(langs), target
+        q = {lang: v["q"] for lang, v in splits["tokenizer"]["languages"].items()}
+        p = {lang: v["p"] for lang, v in splits["tokenizer"]["languages"].items()}
+        z = sum(v**0.2 for v in p.values())
+        assert all(abs(q[lang] - p[lang] ** 0.2 / z) < 1e-9 for lang in langs)
