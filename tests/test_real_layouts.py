@@ -1,6 +1,7 @@
 """The paper grid's sources in their real layouts: each UD treebank that config/paper.yaml names is served
-from the local HTTP server with its real r2.11 file listing (tests/fixtures/real_layouts/, read from
-GitHub snapshots) and built into a POS set with paper.yaml's own settings, offline.
+from the local HTTP server with its real file listing at the release paper.yaml names
+(tests/fixtures/real_layouts/, read from GitHub snapshots) and built into a POS set with paper.yaml's own
+settings, offline.
 
 The served files carry real CoNLL-U (sentences of the packaged UD Hebrew-HTB, the one treebank that ships
 offline) under each treebank's real file names; their text stands in for layouts, not for languages.
@@ -26,7 +27,7 @@ from vocabswap.data.splits import split_lines
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).parent / "fixtures" / "real_layouts"
-UD_LISTING = json.loads((FIXTURES / "ud_r2.11.json").read_text(encoding="utf-8"))["treebanks"]
+UD_LISTING = json.loads((FIXTURES / "ud_paper.json").read_text(encoding="utf-8"))["treebanks"]
 # sentences served per split part: enough for a 300-sentence dev carved from train
 SENTENCES = {"train": 420, "dev": 40, "test": 40}
 
@@ -63,7 +64,7 @@ def _split_of(name: str) -> str | None:
 
 
 def _serve_treebank(server: _Server, name: str, blocks: list[str]) -> dict[str, int]:
-    """The treebank's real r2.11 listing at the GitHub contents API path, each .conllu file with real
+    """The treebank's real listing at the GitHub contents API path, each .conllu file with real
     CoNLL-U content (its object id recomputed for that content); returns the sentences served per split."""
     listing, served, start = [], {"train": 0, "dev": 0, "test": 0}, 0
     for entry in UD_LISTING[name]["files"]:
@@ -108,7 +109,7 @@ def test_each_paper_pos_set_builds_from_its_real_listing(
     for lang in langs:
         settings = paper_grid.eval_settings(lang, "pos")
         name, _, release = settings["source"].removeprefix("ud:").partition("@")
-        assert release == "2.11" and name in UD_LISTING
+        assert name in UD_LISTING and f"r{release}" == UD_LISTING[name]["tag"], lang
         served = _serve_treebank(server, name, conllu_blocks)
         meta = build_eval_set_from_settings(settings, "pos", tmp_path / "pos" / lang, lang=lang)
         real = sorted(f["name"] for f in UD_LISTING[name]["files"] if f["name"].endswith(".conllu"))
@@ -122,7 +123,7 @@ def test_each_paper_pos_set_builds_from_its_real_listing(
         }, lang
         for files in meta["files"].values():
             for f in files:  # what was read is what the listing's object id names
-                got = tmp_path / "downloads" / "ud" / f"{name}@2.11" / f["name"]
+                got = tmp_path / "downloads" / "ud" / f"{name}@{release}" / f["name"]
                 listed = json.loads(server.routes[f"/repos/UniversalDependencies/{name}/contents"])
                 assert git_blob_sha1(got) == next(e["sha"] for e in listed if e["name"] == f["name"])
     ru = json.loads((tmp_path / "pos" / "ru" / "meta.json").read_text())
