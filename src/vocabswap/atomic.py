@@ -44,6 +44,26 @@ def _ordinary_mode(path: Path, base: int) -> None:
     os.chmod(path, base & ~current_umask())
 
 
+def _ordinary_modes_below(root: Path) -> None:
+    """Ordinary modes for everything a library wrote into a temporary output directory (the safetensors
+    writer, for one, leaves its file 0600)."""
+    for path in root.rglob("*"):
+        if not path.is_symlink():
+            _ordinary_mode(path, 0o777 if path.is_dir() else 0o666)
+
+
+def check_distinct(outputs: dict[str, str | Path | None], inputs: list[str | Path]) -> None:
+    """Fail before any work if an output is one of the inputs or another output (it would replace it)."""
+    seen: dict[Path, str] = {Path(os.path.realpath(p)): "an input" for p in inputs}
+    for flag, path in outputs.items():
+        if path is None:
+            continue
+        real = Path(os.path.realpath(path))
+        if real in seen:
+            raise OutputError(f"{path}: {flag} is also {seen[real]}; writing it would replace that file")
+        seen[real] = f"the {flag} output"
+
+
 def _tmp_sibling(target: Path, suffix: str = "") -> Path:
     if target.is_dir():
         raise OutputError(f"{target}: is a directory; give a file path for this output")
@@ -135,6 +155,7 @@ def atomic_dir(target: str | Path, *, overwrite: bool = True) -> Iterator[Path]:
         _ordinary_mode(tmp, 0o777)
         yield tmp
         (tmp / MARKER).write_text("written by vocabswap; this directory may be replaced by it\n")
+        _ordinary_modes_below(tmp)
         _install_dir(tmp, target, overwrite=overwrite)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -6,4 +6,6 @@ snakemake = snakemake_job(globals(), "download_corpus")
 with job_context(snakemake):
     from vocabswap.data.sources import fetch_corpus
 
-    fetch_corpus(snakemake.params.source, snakemake.output[0], lang=snakemake.wildcards.lang)
+    lang, name = snakemake.wildcards.lang, snakemake.wildcards.source
+    # The source with its credentials comes from the config, never from params (recorded by Snakemake).
+    fetch_corpus(snakemake.config["languages"][lang]["corpus"][name], snakemake.output[0], lang=lang)

@@ -12,7 +12,8 @@ with job_context(snakemake):
     from vocabswap.provenance import stamp_dir
 
     settings = snakemake.params.lapt
-    # One state directory per settings: a changed config starts afresh instead of resuming a stale run.
+    # One state directory per settings; a changed input model or text restarts it afresh (never resumes a
+    # stale run: the state is keyed by the model's and the texts' digests too).
     key = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:12]
     run_lapt(
         snakemake.input.model,
@@ -21,5 +22,7 @@ with job_context(snakemake):
         snakemake.output[0],
         LaptConfig(regime=snakemake.wildcards.regime, **settings),
         state_dir=Path(snakemake.params.state_dir) / key,
+        on_change="restart",
+        overwrite=True,
     )
     stamp_dir(snakemake.output[0], provenance(snakemake))

@@ -38,10 +38,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _run(args: argparse.Namespace) -> None:
-    from vocabswap.atomic import check_output_file
+    from vocabswap.atomic import check_distinct, check_output_file
     from vocabswap.data.sampling import sample_multilingual
 
     require_input_files(*(path for _, path in args.inputs))
+    check_distinct({"--out": args.out}, [path for _, path in args.inputs])
     check_output_file(args.out)
     inputs = dict(args.inputs)
     if len(inputs) != len(args.inputs):

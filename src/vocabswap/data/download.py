@@ -43,8 +43,8 @@ def redact_url(url: str) -> str:
         parts = urlsplit(url)
         host = parts.hostname or ""
         port = f":{parts.port}" if parts.port else ""
-    except ValueError:
-        return url.split("?", 1)[0].split("#", 1)[0]
+    except ValueError:  # a port out of range, a bad IPv6 host: still no user:pass@ in the message
+        return _USERINFO.sub(rf"\1{REDACTED}@", url.split("?", 1)[0].split("#", 1)[0])
     netloc = parts.netloc
     if "@" in netloc:
         netloc = f"{REDACTED}@{host}{port}"
@@ -53,6 +53,8 @@ def redact_url(url: str) -> str:
 
 
 _redact = redact_url
+# ``//user:pass@`` up to the host, even when the rest does not parse (a space, a bad port).
+_USERINFO = re.compile(r"^([^:/?#]*:?//)[^/?#]*@")
 _URL_IN_TEXT = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s'\"<>]+")
 
 
@@ -189,7 +191,9 @@ def _not_transient(requests: Any) -> tuple[type[BaseException], ...]:
 
 def _redact_text(err: BaseException, url: str) -> str:
     """An error's text with the URL (which may carry credentials) replaced by its redacted form."""
-    return str(err).replace(url, redact_url(url)).splitlines()[0] if str(err) else type(err).__name__
+    if not str(err):
+        return type(err).__name__
+    return redact_urls(str(err).replace(url, redact_url(url)).splitlines()[0])
 
 
 def _fetch_into(

@@ -46,6 +46,11 @@ ENDPOINTS = {
     "WIKIANN": "",
 }
 OSCAR_REPO = "oscar-corpus/OSCAR-2201"
+# Bounds on what a small hostile input may expand to: one text line, one OSCAR record, one whole source
+# (the paper caps each language at about 2 GB).
+MAX_LINE_BYTES = 1 << 20
+MAX_RECORD_BYTES = 64 << 20
+DEFAULT_MAX_BYTES = 2 << 30
 
 
 def endpoint(name: str) -> str:
@@ -93,10 +98,22 @@ def _maybe_gzip(handle: BinaryIO) -> BinaryIO:
     return gzip.GzipFile(fileobj=handle) if head == b"\x1f\x8b" else handle  # type: ignore[return-value]
 
 
+def bounded_lines(stream: BinaryIO, limit: int, source: str) -> Iterator[bytes]:
+    """The lines of a binary stream, each read with at most ``limit`` bytes in memory: a longer line is an
+    ``InputError`` naming the source and line, not gigabytes of memory."""
+    for lineno in range(1, 1 << 62):
+        raw = stream.readline(limit + 1)
+        if not raw:
+            return
+        if len(raw) > limit:
+            raise InputError(source, lineno, f"a line longer than {limit:,} bytes; refusing to read it")
+        yield raw
+
+
 def parse_oscar_jsonl(handle: BinaryIO, *, source: str = "oscar") -> Iterator[str]:
     """Lines of OSCAR 22.01 documents (JSON Lines, optionally gzipped): each record's ``content``."""
     stream = _maybe_gzip(io.BufferedReader(handle) if not hasattr(handle, "peek") else handle)
-    for lineno, raw in enumerate(stream, 1):
+    for lineno, raw in enumerate(bounded_lines(stream, MAX_RECORD_BYTES, source), 1):
         if not raw.strip():
             continue
         try:
@@ -112,7 +129,7 @@ def parse_oscar_jsonl(handle: BinaryIO, *, source: str = "oscar") -> Iterator[st
 def parse_text_lines(handle: BinaryIO, *, source: str = "text") -> Iterator[str]:
     """Non-empty lines of a plain (optionally gzipped) UTF-8 text file (OPUS mono, url:)."""
     stream = _maybe_gzip(io.BufferedReader(handle) if not hasattr(handle, "peek") else handle)
-    for raw in stream:
+    for raw in bounded_lines(stream, MAX_LINE_BYTES, source):
         line = raw.decode("utf-8", errors="surrogateescape").rstrip("\r\n")
         if line.strip():
             yield line
@@ -279,22 +296,23 @@ def fetch_corpus(
     out: str | Path,
     *,
     lang: str | None = None,
-    max_bytes: int | None = None,
+    max_bytes: int | None = DEFAULT_MAX_BYTES,
     token: str | None = None,
 ) -> dict[str, Any]:
-    """Materialise one raw text source as a plain UTF-8 file, one line a line (atomically).
+    """Materialise one raw text source as a plain UTF-8 file, one line a line (atomically), of at most
+    ``max_bytes`` (None: no bound).
 
     Writes ``<out>.provenance.json`` listing every file read (URL, size, sha256) and returns it.
     """
     out = Path(out)
     kind, _, arg = source.partition(":")
     if not arg:
-        raise VocabswapError(f"source {source!r} is not 'scheme:value'")
+        raise VocabswapError(f"source {redact_urls(source)!r} is not 'scheme:value'")
     cache = downloads_dir()
     if kind == "packaged":
         return _fetch_packaged(arg, source, out, lang)
     if kind not in _SCHEMES:
-        raise VocabswapError(f"unknown corpus source scheme {kind!r} in {source!r}")
+        raise VocabswapError(f"unknown corpus source scheme {kind!r} in {redact_urls(source)!r}")
     inputs, parse = _SCHEMES[kind]
     files: list[dict[str, Any]] = []
     paths = inputs(arg, source, cache, files, token)
