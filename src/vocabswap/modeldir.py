@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import pickle
 import shutil
 from pathlib import Path
 
@@ -83,7 +84,7 @@ def load_masked_lm(model_dir: str | Path, *, attn_implementation: str = "sdpa"):
         return AutoModelForMaskedLM.from_pretrained(
             str(model_dir), attn_implementation=attn_implementation, dtype=torch.float32
         )
-    except (OSError, ValueError, SafetensorError) as err:
+    except (OSError, ValueError, SafetensorError, pickle.UnpicklingError) as err:
         reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise VocabswapError(f"{model_dir}: not a masked-LM model directory: {reason}") from err
 

@@ -11,6 +11,22 @@ import typing
 from typing import Any
 
 
+def seed_arg(value: str) -> int:
+    """``--seed``: an integer from 0 to SEED_MAX (numpy, torch and SentencePiece take it), else a usage
+    error in one line."""
+    from vocabswap.errors import VocabswapError
+    from vocabswap.training_config import check_seed
+
+    try:
+        seed = int(value)
+        check_seed(seed)
+    except (ValueError, VocabswapError) as err:
+        raise argparse.ArgumentTypeError(
+            str(err) if isinstance(err, VocabswapError) else f"not an integer: {value!r}"
+        ) from None
+    return seed
+
+
 def _scalar_type(hint: Any) -> Any:
     """``int`` for ``int`` and ``int | None`` (and likewise float, str)."""
     if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union:
@@ -35,7 +51,7 @@ def add_config_options(
             else:
                 parser.add_argument(flag, action="store_true", help=help_text)
             continue
-        options: dict[str, Any] = {"type": kind, "help": help_text}
+        options: dict[str, Any] = {"type": seed_arg if f.name == "seed" else kind, "help": help_text}
         if "choices" in f.metadata:
             options["choices"] = tuple(f.metadata["choices"])
         if f.name in required:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from vocabswap.cli.options import seed_arg
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser(
@@ -25,7 +27,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         metavar="N",
         help="SentencePiece pieces including <unk> <s> </s> (the paper: 32768)",
     )
-    parser.add_argument("--seed", type=int, default=1, metavar="S", help="random seed (default 1)")
+    parser.add_argument("--seed", type=seed_arg, default=1, metavar="S", help="random seed (default 1)")
     parser.add_argument(
         "--character-coverage",
         type=float,
@@ -61,4 +63,5 @@ def _run(args: argparse.Namespace) -> None:
         seed=args.seed,
         character_coverage=args.character_coverage,
         num_threads=args.threads,
+        overwrite=args.overwrite,
     )

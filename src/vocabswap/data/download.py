@@ -118,6 +118,7 @@ def download(
     part = dest.with_name(dest.name + ".part")
     http = session or requests.Session()
     info = _fetch_with_retries(http, url, part, headers or {}, timeout, retries=retries, backoff=backoff)
+    _validator_path(part).unlink(missing_ok=True)
     digest = file_sha256(part)
     if sha256 is not None and digest != sha256.lower():
         part.unlink(missing_ok=True)
@@ -186,7 +187,15 @@ def _fetch_with_retries(
 def _not_transient(requests: Any) -> tuple[type[BaseException], ...]:
     """Request errors that a retry cannot cure: a malformed or unsupported URL or header."""
     exc = requests.exceptions
-    return (exc.InvalidSchema, exc.InvalidURL, exc.MissingSchema, exc.InvalidHeader, exc.URLRequired)
+    return (
+        exc.InvalidSchema,
+        exc.InvalidURL,
+        exc.MissingSchema,
+        exc.InvalidHeader,
+        exc.URLRequired,
+        exc.TooManyRedirects,  # a redirect loop stays a loop
+        exc.SSLError,  # a certificate does not become valid in 12 seconds
+    )
 
 
 def _redact_text(err: BaseException, url: str) -> str:
@@ -196,17 +205,38 @@ def _redact_text(err: BaseException, url: str) -> str:
     return redact_urls(str(err).replace(url, redact_url(url)).splitlines()[0])
 
 
+def _validator_path(part: Path) -> Path:
+    return part.with_name(part.name + ".validator")
+
+
+def _response_validator(resp: Any) -> str | None:
+    """What identifies this version of the file (a strong ETag, else Last-Modified), for ``If-Range``."""
+    etag = resp.headers.get("ETag")
+    return etag if etag and not etag.startswith("W/") else resp.headers.get("Last-Modified")
+
+
+def _drop_part(part: Path) -> None:
+    part.unlink(missing_ok=True)
+    _validator_path(part).unlink(missing_ok=True)
+
+
 def _fetch_into(
     http: Any, url: str, part: Path, headers: Mapping[str, str], timeout: float
 ) -> dict[str, Any]:
+    """Fetch into ``part``, resuming it only when the server still has the version it was cut from (its
+    validator, sent as ``If-Range`` and compared with the answer's): never a splice of two versions."""
+    validator = _validator_path(part).read_text(encoding="utf-8") if _validator_path(part).is_file() else None
+    if part.exists() and validator is None:
+        _drop_part(part)  # a part of unknown version cannot be resumed safely
     have = part.stat().st_size if part.exists() else 0
     req = dict(headers)
     if have:
         req["Range"] = f"bytes={have}-"
+        req["If-Range"] = validator
     with http.get(url, headers=req, stream=True, timeout=timeout, allow_redirects=True) as resp:
         status = resp.status_code
-        if status == 416 and have:  # the part is already complete or the server changed: start over
-            part.unlink()
+        if have and (status == 416 or (status == 206 and _response_validator(resp) != validator)):
+            _drop_part(part)  # complete already, or the file changed since the part was cut: start over
             return _fetch_into(http, url, part, headers, timeout)
         if status >= 400:
             err = DownloadError(f"{_redact(url)}: HTTP {status} {resp.reason or ''}".rstrip())
@@ -216,6 +246,10 @@ def _fetch_into(
         if status == 206 and not resumed:
             raise DownloadError(f"{_redact(url)}: unexpected partial content without a Range request")
         mode = "ab" if resumed else "wb"
+        if not resumed:
+            _drop_part(part)
+            if _response_validator(resp):
+                _validator_path(part).write_text(_response_validator(resp), encoding="utf-8")
         length = resp.headers.get("Content-Length")
         expected = (have if resumed else 0) + int(length) if length is not None else None
         if resumed:

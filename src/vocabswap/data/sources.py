@@ -19,6 +19,7 @@ import hashlib
 import io
 import json
 import os
+import zlib
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -32,7 +33,7 @@ from vocabswap.data.download import (
     redact_url,
     redact_urls,
 )
-from vocabswap.errors import InputError, VocabswapError, input_file_problem
+from vocabswap.errors import InputError, VocabswapError, first_line, input_file_problem
 
 ENDPOINTS = {
     "HF": "https://huggingface.co",
@@ -74,6 +75,28 @@ def cache_path(root: Path, *parts: str, what: str) -> Path:
     return dest
 
 
+def _get_listing(url: str, headers: dict[str, str] | None = None, *, keys: tuple[str, ...]) -> list[dict]:
+    """A JSON list of objects, each with ``keys`` (a hostile or changed API answers otherwise)."""
+    listing = _get_json(url, headers)
+    if not isinstance(listing, list) or not all(isinstance(e, dict) for e in listing):
+        raise DownloadError(f"{redact_url(url)}: the answer is not a JSON list of entries")
+    for entry in listing:
+        missing = [k for k in keys if not isinstance(entry.get(k), str)]
+        if missing:
+            raise DownloadError(f"{redact_url(url)}: a listing entry has no {missing[0]!r}: {entry!r:.200}")
+    return listing
+
+
+def _format_endpoint(name: str, **fields: str) -> str:
+    """An endpoint URL template filled in; a template with other fields is one clear error."""
+    try:
+        return endpoint(name).format(**fields)
+    except (KeyError, IndexError, ValueError) as err:
+        raise VocabswapError(
+            f"VOCABSWAP_{name}_URL: the URL template may hold only {{{', '.join(fields)}}}: {err!r}"
+        ) from None
+
+
 def _get_json(url: str, headers: dict[str, str] | None = None) -> Any:
     import requests
 
@@ -102,7 +125,10 @@ def bounded_lines(stream: BinaryIO, limit: int, source: str) -> Iterator[bytes]:
     """The lines of a binary stream, each read with at most ``limit`` bytes in memory: a longer line is an
     ``InputError`` naming the source and line, not gigabytes of memory."""
     for lineno in range(1, 1 << 62):
-        raw = stream.readline(limit + 1)
+        try:
+            raw = stream.readline(limit + 1)
+        except (OSError, EOFError, zlib.error) as err:  # a corrupt or cut gzip body
+            raise InputError(source, lineno, f"the compressed data is damaged: {first_line(err)}") from None
         if not raw:
             return
         if len(raw) > limit:
@@ -164,7 +190,7 @@ def git_blob_sha1(path: Path) -> str:
 def oscar_files(lang: str, *, token: str | None = None) -> list[dict[str, Any]]:
     """The compressed OSCAR-2201 part files of ``lang`` with their LFS sha256 and size (hub tree API)."""
     url = f"{endpoint('HF')}/api/datasets/{OSCAR_REPO}/tree/main/compressed/{lang}_meta"
-    listing = _get_json(url, hf_headers(token))
+    listing = _get_listing(url, hf_headers(token), keys=("path", "type"))
     files = [
         {"path": e["path"], "sha256": (e.get("lfs") or {}).get("oid"), "size": e.get("size")}
         for e in listing
@@ -172,6 +198,11 @@ def oscar_files(lang: str, *, token: str | None = None) -> list[dict[str, Any]]:
     ]
     if not files:
         raise DownloadError(f"{url}: no OSCAR-2201 files for language {lang!r}")
+    unverified = [f["path"] for f in files if not isinstance(f["sha256"], str)]
+    if unverified:
+        raise DownloadError(
+            f"{url}: {unverified[0]} has no LFS sha256 in the listing; refusing it unverified"
+        )
     return sorted(files, key=lambda f: _natural_key(f["path"]))
 
 
@@ -254,7 +285,7 @@ def _opus_paths(arg: str, source: str, cache: Path, files: list, token: str | No
 
 
 def _bible_paths(arg: str, source: str, cache: Path, files: list, token: str | None) -> list[Path]:
-    url = endpoint("BIBLE").format(name=arg)
+    url = _format_endpoint("BIBLE", name=arg)
     return [_fetched(files, url, cache_path(cache, "bible", f"{arg}.txt", what=source))]
 
 
@@ -346,10 +377,13 @@ def fetch_ud(name: str, release: str, out_dir: str | Path | None = None) -> Path
     release = release.removeprefix("r")
     what = f"UD {name} r{release}"
     out = Path(out_dir) if out_dir else cache_path(downloads_dir(), "ud", f"{name}@{release}", what=what)
-    listing = _get_json(
-        f"{endpoint('GITHUB_API')}/repos/UniversalDependencies/{name}/contents?ref=r{release}"
+    listing = _get_listing(
+        f"{endpoint('GITHUB_API')}/repos/UniversalDependencies/{name}/contents?ref=r{release}",
+        keys=("name", "type"),
     )
     conllu = [e for e in listing if e.get("type") == "file" and e["name"].endswith(".conllu")]
+    if any(not isinstance(e.get("download_url"), str) for e in conllu):
+        raise DownloadError(f"UD {name} r{release}: a .conllu entry of the listing has no download_url")
     if not conllu:
         raise DownloadError(f"UD {name} r{release}: no .conllu files in the listing")
     out.mkdir(parents=True, exist_ok=True)
@@ -378,5 +412,5 @@ def fetch_wikiann(lang: str, out: str | Path | None = None) -> Path:
             f"(https://elisa-ie.github.io/wikiann/); put {lang}.tar.gz at {dest} or set "
             "VOCABSWAP_WIKIANN_URL to a URL template with {lang}"
         )
-    download(template.format(lang=lang), dest)
+    download(_format_endpoint("WIKIANN", lang=lang), dest)
     return dest
