@@ -253,7 +253,7 @@ def test_bad_inputs_get_clear_errors(small_model: Path, corpus, tmp_path: Path) 
     with pytest.raises(
         VocabswapError, match=r"holds a run with other inputs or settings \(lr 1e-05 -> 2e-05\)"
     ):
-        run_lapt(small_model, train, dev, tmp_path / "e", other)
+        run_lapt(small_model, train, dev, tmp_path / "e2", other, state_dir=tmp_path / "e.state")
     result = subprocess.run(_cli(no_tok, corpus, tmp_path / "f", "--steps", "1"), env=_env(),
                             capture_output=True, text=True, timeout=120)  # fmt: skip
     assert result.returncode == 2

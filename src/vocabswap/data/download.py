@@ -117,7 +117,9 @@ def download(
     dest.parent.mkdir(parents=True, exist_ok=True)
     part = dest.with_name(dest.name + ".part")
     http = session or requests.Session()
-    info = _fetch_with_retries(http, url, part, headers or {}, timeout, retries=retries, backoff=backoff)
+    info = _fetch_with_retries(
+        http, url, part, headers or {}, timeout, retries=retries, backoff=backoff, verified=sha256 is not None
+    )
     _validator_path(part).unlink(missing_ok=True)
     digest = file_sha256(part)
     if sha256 is not None and digest != sha256.lower():
@@ -163,6 +165,7 @@ def _fetch_with_retries(
     *,
     retries: int,
     backoff: float,
+    verified: bool,
 ) -> dict[str, Any]:
     """``_fetch_into`` retried ``retries`` times on connection errors and retryable answers."""
     import requests
@@ -170,7 +173,7 @@ def _fetch_with_retries(
     attempt = 0
     while True:
         try:
-            return _fetch_into(http, url, part, headers, timeout)
+            return _fetch_into(http, url, part, headers, timeout, verified=verified)
         except DownloadError as err:
             retryable = getattr(err, "retryable", False)
             if not retryable or attempt >= retries:
@@ -221,23 +224,26 @@ def _drop_part(part: Path) -> None:
 
 
 def _fetch_into(
-    http: Any, url: str, part: Path, headers: Mapping[str, str], timeout: float
+    http: Any, url: str, part: Path, headers: Mapping[str, str], timeout: float, *, verified: bool
 ) -> dict[str, Any]:
     """Fetch into ``part``, resuming it only when the server still has the version it was cut from (its
-    validator, sent as ``If-Range`` and compared with the answer's): never a splice of two versions."""
+    validator, sent as ``If-Range`` and compared with the answer's): never a splice of two versions. A
+    part of unknown version is resumed only when a checksum (``verified``) will judge the result."""
     validator = _validator_path(part).read_text(encoding="utf-8") if _validator_path(part).is_file() else None
-    if part.exists() and validator is None:
-        _drop_part(part)  # a part of unknown version cannot be resumed safely
+    if part.exists() and validator is None and not verified:
+        _drop_part(part)
     have = part.stat().st_size if part.exists() else 0
     req = dict(headers)
     if have:
         req["Range"] = f"bytes={have}-"
-        req["If-Range"] = validator
+        if validator:
+            req["If-Range"] = validator
     with http.get(url, headers=req, stream=True, timeout=timeout, allow_redirects=True) as resp:
         status = resp.status_code
-        if have and (status == 416 or (status == 206 and _response_validator(resp) != validator)):
+        changed = validator is not None and _response_validator(resp) != validator
+        if have and (status == 416 or (status == 206 and changed)):
             _drop_part(part)  # complete already, or the file changed since the part was cut: start over
-            return _fetch_into(http, url, part, headers, timeout)
+            return _fetch_into(http, url, part, headers, timeout, verified=verified)
         if status >= 400:
             err = DownloadError(f"{_redact(url)}: HTTP {status} {resp.reason or ''}".rstrip())
             err.retryable = status >= 500 or status == 429  # type: ignore[attr-defined]

@@ -87,13 +87,13 @@ def _get_listing(url: str, headers: dict[str, str] | None = None, *, keys: tuple
     return listing
 
 
-def _format_endpoint(name: str, **fields: str) -> str:
+def _format_endpoint(endpoint_name: str, /, **fields: str) -> str:
     """An endpoint URL template filled in; a template with other fields is one clear error."""
     try:
-        return endpoint(name).format(**fields)
+        return endpoint(endpoint_name).format(**fields)
     except (KeyError, IndexError, ValueError) as err:
         raise VocabswapError(
-            f"VOCABSWAP_{name}_URL: the URL template may hold only {{{', '.join(fields)}}}: {err!r}"
+            f"VOCABSWAP_{endpoint_name}_URL: the URL template may hold only {{{', '.join(fields)}}}: {err!r}"
         ) from None
 
 
