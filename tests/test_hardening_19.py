@@ -675,3 +675,30 @@ def test_13_empty_dev_file_is_refused(tmp_path: Path) -> None:
     with pytest.raises(VocabswapError, match="the dev split is empty but train has 5 sentences"):
         build_eval_set(f"ud:{root}", "he", "pos", tmp_path / "out")
     assert not (tmp_path / "out").exists()
+
+
+def test_8_binary_config_file_is_one_error(tmp_path: Path) -> None:
+    from vocabswap.config import ConfigError, load_config
+
+    path = tmp_path / "binary.yaml"
+    path.write_bytes(b"seeds: [1]\n\xff\xfe\x00\x81")
+    with pytest.raises(ConfigError, match=r"binary.yaml: not UTF-8 text \(byte 11\)"):
+        load_config(path)
+
+
+def test_8_full_disk_while_saving_tokenizer_json(
+    small_text: Path, tmp_path: Path, capsys, monkeypatch
+) -> None:
+    """The tokenizers library reports ENOSPC as a bare Exception: one line, no output, no temporary."""
+    from _cli import hidden_files, one_line_error, run_cli
+    from transformers import XLMRobertaTokenizer
+
+    def full_disk(self, *args, **kwargs):
+        raise Exception("No space left on device (os error 28)")
+
+    monkeypatch.setattr(XLMRobertaTokenizer, "save_pretrained", full_disk)
+    rc, err = run_cli(
+        ["train-tokenizer", "--corpus", small_text, "--vocab-size", "300", "--out", tmp_path / "tok"], capsys
+    )
+    one_line_error(rc, err, "cannot write the tokenizer files: No space left on device")
+    assert not (tmp_path / "tok").exists() and hidden_files(tmp_path) == []

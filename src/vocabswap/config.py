@@ -229,6 +229,8 @@ def read_yaml(path: str | Path) -> Any:
         raise ConfigError(f"{path}: {err}") from None
     except yaml.YAMLError as err:
         raise ConfigError(f"{path}: not valid YAML: {err}") from None
+    except UnicodeDecodeError as err:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {err.start}); a config is a YAML file") from None
 
 
 def load_config(path: str | Path, *overlays: str | Path | Mapping[str, Any]) -> dict[str, Any]:

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 from vocabswap.atomic import atomic_dir, scratch_dir
 from vocabswap.data.lines import text_lines
-from vocabswap.errors import VocabswapError, input_file_problem
+from vocabswap.errors import VocabswapError, first_line, input_file_problem
 
 if TYPE_CHECKING:
     from transformers import PreTrainedTokenizerBase
@@ -132,7 +132,12 @@ def write_hf_tokenizer(out: Path, spm_model: bytes) -> PreTrainedTokenizerBase:
         vocab=vocab, _spm_precompiled_charsmap=charsmap, model_max_length=MODEL_MAX_LENGTH
     )
     check_dense_ids(tok, out)
-    tok.save_pretrained(str(out))
+    try:
+        tok.save_pretrained(str(out))
+    except OSError:
+        raise
+    except Exception as err:  # the tokenizers library reports a failed write (a full disk) as Exception
+        raise VocabswapError(f"{out}: cannot write the tokenizer files: {first_line(err)}") from err
     (out / SPM_MODEL_NAME).write_bytes(spm_model)
     return tok
 
