@@ -94,8 +94,7 @@ def test_1_changed_train_or_dev_text_is_refused(models, texts, tmp_path: Path) -
 def test_1_state_of_an_older_vocabswap_has_unknown_inputs(models, texts, tmp_path: Path) -> None:
     state = tmp_path / "S"
     run_lapt(models[0], *texts, tmp_path / "A", LaptConfig(keep_state=True, **TINY), state_dir=state)
-    (state / "key.json").unlink()  # as a state directory written before the key existed
-    (state / ".vocabswap-lapt-state").unlink()
+    (state / "vocabswap-lapt-key.json").unlink()  # as a state directory written before the key existed
     with pytest.raises(VocabswapError, match="its inputs are unknown"):
         run_lapt(models[0], *texts, tmp_path / "B", LaptConfig(**TINY), state_dir=state)
 
@@ -135,7 +134,9 @@ def test_11_concurrent_lapt_on_one_state_dir_is_refused(models, texts, tmp_path:
             run_lapt(models[0], *texts, tmp_path / "A", LaptConfig(**TINY), state_dir=held.root)
     finally:
         held.release()
-    assert not (tmp_path / "A").exists() and (held.root / ".lock").exists()  # the holder's files stay
+    assert (
+        not (tmp_path / "A").exists() and (held.root / "vocabswap-lapt.lock").exists()
+    )  # the holder's files stay
 
 
 def test_11_lapt_replaces_an_earlier_output_only_with_overwrite(models, texts, tmp_path: Path) -> None:

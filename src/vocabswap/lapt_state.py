@@ -5,8 +5,8 @@ far, the encoded-corpus cache and the append-only training log. It is keyed by e
 depends on (:func:`run_key`: the input model's digest, the train and dev texts' digests, the settings), so a
 run never resumes across a changed input: it refuses with one line, or (``on_change="restart"``, as the
 workflow runs it) logs one line and starts afresh. vocabswap deletes only what it wrote: a directory it
-did not make is adopted (marked with :data:`STATE_MARKER`) only when none of the state's names is taken in
-it, and the user's other files there stay. One run at a time holds it (an exclusive lock).
+did not make is adopted (the key file :data:`KEY_FILE` then marks it) only when none of the state's names
+is taken in it, and the user's other files there stay. One run at a time holds it (an exclusive lock).
 """
 
 from __future__ import annotations
@@ -34,8 +34,8 @@ from vocabswap.training_config import LaptConfig
 
 log = logging.getLogger(__name__)
 
-STATE_MARKER = ".vocabswap-lapt-state"
-LOCK = ".lock"
+KEY_FILE = "vocabswap-lapt-key.json"  # the run's key; also marks the directory as vocabswap's
+LOCK = "vocabswap-lapt.lock"
 # Settings that change the trajectory: a state directory written with other values cannot be resumed.
 TRAJECTORY_KEYS = (
     "regime",
@@ -113,8 +113,7 @@ class StateDir:
         self.best = root / "best"
         self.cache = root / "cache"
         self.log = root / "training_log.jsonl"
-        self.key_file = root / "key.json"
-        self.marker = root / STATE_MARKER
+        self.key_file = root / KEY_FILE
         self._lock: Any = None
 
     # -- ownership, key and lock
@@ -128,8 +127,8 @@ class StateDir:
         names = {p.name for p in self.root.iterdir()} - {LOCK}
         if not names:
             return "empty"
-        legacy = (self.checkpoint / MARKER).is_file()  # a state directory of a vocabswap before the marker
-        return "ours" if self.marker.is_file() or legacy else "foreign"
+        legacy = (self.checkpoint / MARKER).is_file()  # a state directory of a vocabswap before the key
+        return "ours" if self.key_file.is_file() or legacy else "foreign"
 
     def refuse_foreign(self) -> None:
         """A directory vocabswap did not make is used only if none of the state's names is taken in it (the
@@ -166,7 +165,6 @@ class StateDir:
         if not fresh:
             self.remove(keep_root=True)
         self.root.mkdir(parents=True, exist_ok=True)
-        self.marker.write_text("LAPT state written by vocabswap; it may delete this directory\n")
         if not self.key_file.exists():
             write_json(self.key_file, key)
 
@@ -264,7 +262,7 @@ class StateDir:
             for path in self.cache.iterdir():
                 if path.is_file() and path.name.startswith(("train.", "dev.")):
                     path.unlink(missing_ok=True)
-        for path in (self.log, self.key_file, self.marker, *(() if keep_root else (self.root / LOCK,))):
+        for path in (self.log, self.key_file, *(() if keep_root else (self.root / LOCK,))):
             path.unlink(missing_ok=True)
         for path in (self.cache, *(() if keep_root else (self.root,))):
             with contextlib.suppress(OSError):

@@ -39,11 +39,11 @@ def add_config_options(
 ) -> None:
     """Add an option per field of ``config_cls``: a flag ``--name`` for a bool that defaults to False,
     ``--no-name`` for one that defaults to True; fields in ``required`` have no default on the command
-    line. Field metadata: ``help``, ``choices``, ``hidden`` (left out of ``--help``)."""
+    line. Field metadata: ``help``, ``choices``."""
     hints = typing.get_type_hints(config_cls)
     for f in dataclasses.fields(config_cls):
         flag = "--" + f.name.replace("_", "-")
-        help_text = argparse.SUPPRESS if f.metadata.get("hidden") else f.metadata.get("help")
+        help_text = f.metadata.get("help")
         kind = _scalar_type(hints[f.name])
         if kind is bool:
             if f.default:
