@@ -703,3 +703,36 @@ def test_8_full_disk_while_saving_tokenizer_json(
     )
     one_line_error(rc, err, "cannot write the tokenizer files: No space left on device")
     assert not (tmp_path / "tok").exists() and hidden_files(tmp_path) == []
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"lr": float("nan")}, "--lr must be a finite number above 0, got nan"),
+        ({"dropout": 1.5}, r"--dropout must be in \[0, 1\), got 1.5"),
+        ({"dropout": float("nan")}, r"--dropout must be in \[0, 1\), got nan"),
+        ({"max_grad_norm": float("nan")}, "--max-grad-norm must be a finite number above 0, got nan"),
+        ({"seed": -1}, "--seed must be an integer from 0 to 4294967295, got -1"),
+    ],
+)
+def test_8_14_finetune_settings_are_checked(change: dict, message: str) -> None:
+    from vocabswap.training_config import FinetuneConfig
+
+    with pytest.raises(VocabswapError, match=message):
+        FinetuneConfig(**change).validate()
+
+
+def test_8_pickled_model_with_code_is_one_line(models, tmp_path: Path, capsys) -> None:
+    from _cli import one_line_error, run_cli
+
+    class Payload:
+        def __reduce__(self):
+            return (os.mkdir, (str(tmp_path / "pwned"),))
+
+    model = tmp_path / "pickled"
+    shutil.copytree(models[0], model)
+    (model / "model.safetensors").unlink()
+    torch.save({"roberta.embeddings.word_embeddings.weight": Payload()}, model / "pytorch_model.bin")
+    rc, err = run_cli(["base-model", model, "--out", tmp_path / "out"], capsys)
+    one_line_error(rc, err, "UnpicklingError: Weights only load failed")
+    assert not (tmp_path / "pwned").exists() and not (tmp_path / "out").exists()
