@@ -9,10 +9,12 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 from _training import small_target_model
 
 from vocabswap.data.evalsets import build_eval_set
 from vocabswap.data.tagged import read_tagged, write_tagged
+from vocabswap.device import resolve_precision
 from vocabswap.errors import VocabswapError
 from vocabswap.finetune import FinetuneConfig, run_finetune
 
@@ -49,6 +51,18 @@ def test_same_seed_same_score_and_result_json(model: Path, eval_dirs, tmp_path: 
     assert saved["model"] == str(model) and saved["data"] == str(eval_dirs["pos"])
     assert saved["n_sentences"] == {"train": 24, "train_total": 24, "dev": 24, "test": 24}
     assert "NOUN" in saved["labels"] and set(saved["unseen_labels"]) == {"dev", "test"}
+    assert (
+        saved["precision"] == saved["settings"]["precision"] == resolve_precision("auto", torch.device("cpu"))
+    )
+    assert saved["settings"]["precision_requested"] == "auto"
+
+
+def test_fp32_and_bf16_results_record_their_precision(model: Path, eval_dirs, tmp_path: Path) -> None:
+    for precision in ("fp32", "bf16"):
+        cfg = FinetuneConfig(task="pos", seed=3, precision=precision, **{**FAST, "max_epochs": 1})
+        run_finetune(model, eval_dirs["pos"], tmp_path / f"{precision}.json", cfg)
+        saved = json.loads((tmp_path / f"{precision}.json").read_text())
+        assert saved["precision"] == saved["settings"]["precision"] == precision
 
 
 def test_ner_with_long_sentences_windows_and_paper_compat(model: Path, eval_dirs, tmp_path: Path) -> None:
@@ -61,6 +75,39 @@ def test_ner_with_long_sentences_windows_and_paper_compat(model: Path, eval_dirs
     compat = run_finetune(model, eval_dirs["ner"], tmp_path / "compat.json",
                           FinetuneConfig(task="ner", seed=1, paper_compat=True, **FAST))  # fmt: skip
     assert compat["paper_compat"] and compat["settings"]["paper_compat"]
+
+
+def test_accumulation_steps_once_per_n_batches_on_summed_losses(
+    model: Path, eval_dirs, tmp_path: Path, monkeypatch
+) -> None:
+    """The authors' gradient_accumulation: N batches' mean losses are backpropagated into one gradient (their
+    sum) before each clipped optimizer step; the count carries across epochs (24 sentences in 64-sub-word
+    windows, batch 8: 4 batches an epoch, 8 in 2 epochs, so 8 steps at N = 1 and 4 at N = 2)."""
+    import torch
+
+    steps: list[int] = []
+    step = torch.optim.Adam.step
+
+    def counted(self, *args, **kwargs):
+        steps.append(1)
+        return step(self, *args, **kwargs)
+
+    monkeypatch.setattr(torch.optim.Adam, "step", counted)
+    one = run_finetune(
+        model, eval_dirs["pos"], tmp_path / "one.json", FinetuneConfig(task="pos", seed=1, **FAST)
+    )
+    assert len(steps) == 8 and one["settings"]["accumulation"] == 1
+    steps.clear()
+    two = run_finetune(
+        model,
+        eval_dirs["pos"],
+        tmp_path / "two.json",
+        FinetuneConfig(task="pos", seed=1, accumulation=2, **FAST),
+    )
+    assert len(steps) == 4 and two["settings"]["accumulation"] == 2
+    assert two["dev_curve"] != one["dev_curve"]
+    with pytest.raises(VocabswapError, match="--accumulation must be at least 1"):
+        FinetuneConfig(task="pos", seed=1, accumulation=0).validate()
 
 
 def test_unseen_test_label_is_reported_and_counted_wrong(model: Path, eval_dirs, tmp_path: Path) -> None:

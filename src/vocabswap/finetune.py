@@ -43,7 +43,7 @@ from tqdm.auto import tqdm
 from vocabswap.atomic import write_json
 from vocabswap.config import OFF_THE_SHELF
 from vocabswap.data.tagged import read_tagged
-from vocabswap.device import autocast_for, pick_device, precision_name, sub_seed
+from vocabswap.device import autocast_for, pick_device, resolve_precision, sub_seed
 from vocabswap.errors import VocabswapError
 from vocabswap.modeldir import check_max_length, check_vocab_fits, load_tokenizer
 from vocabswap.tagging import Windows, WordTagger, collate_windows, encode_sentences, tagging_loss
@@ -234,6 +234,7 @@ class _Run:
     pad_id: int
     device: torch.device
     autocast: contextlib.AbstractContextManager
+    pending: int = 0  # batches backpropagated since the last optimizer step (carried across epochs)
 
     @property
     def metric(self) -> str:
@@ -246,7 +247,7 @@ def _build_run(
 ) -> _Run:  # fmt: skip
     device = pick_device(config.device)
     use_cuda = device.type == "cuda"
-    autocast = autocast_for(device, config.bf16)
+    autocast = autocast_for(device, resolve_precision(config.precision, device))
     torch.manual_seed(sub_seed(config.seed, 10))  # head initialisation and dropout
     encoder = load_encoder(model_dir)
     check_vocab_fits(model_dir, tokenizer, encoder)
@@ -273,10 +274,13 @@ def _train_epoch(run: _Run, epoch: int) -> float:
         loss = tagging_loss(
             logits, b.labels.to(run.device), o_label=run.o_label, paper_compat=config.paper_compat
         )
-        run.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(run.model.parameters(), config.max_grad_norm)
-        run.optimizer.step()
+        loss.backward()  # summed over the accumulated batches, as the authors' train_model did
+        run.pending += 1
+        if run.pending >= config.accumulation:
+            torch.nn.utils.clip_grad_norm_(run.model.parameters(), config.max_grad_norm)
+            run.optimizer.step()
+            run.optimizer.zero_grad(set_to_none=True)
+            run.pending = 0
         losses.append(float(loss.detach()))
     return float(np.mean(losses))
 
@@ -385,11 +389,13 @@ def _record(
         patience=config.effective_patience,
         max_epochs=config.effective_max_epochs,
         device=str(run.device),
-        precision=precision_name(run.device, config.bf16),
+        precision=resolve_precision(config.precision, run.device),  # as run: bf16 or fp32
+        precision_requested=config.precision,
     )
     return {
         "task": config.task, "metric": run.metric, "score": test[run.metric], "test_metrics": test, **fit,
-        "seed": config.seed, "paper_compat": config.paper_compat, "settings": settings,
+        "seed": config.seed, "paper_compat": config.paper_compat, "precision": settings["precision"],
+        "settings": settings,
         "model": str(model_dir), "data": str(data_dir),
         "n_sentences": {"train": len(prepared.splits["train"]), "train_total": len(data["train"]),
                         "dev": len(data["dev"]), "test": len(data["test"])},

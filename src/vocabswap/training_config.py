@@ -11,7 +11,7 @@ import math
 from dataclasses import dataclass, field
 
 from vocabswap.errors import VocabswapError
-from vocabswap.registry import REGIMES, TASKS
+from vocabswap.registry import PRECISIONS, REGIMES, TASKS
 
 DEVICES = ("auto", "cpu", "cuda")
 # How LAPT cuts text into sequences (vocabswap.mlm): one line per sequence, or concatenated full blocks.
@@ -39,6 +39,22 @@ def check_seed(seed: int, flag: str = "--seed") -> None:
 def _opt(default, help_text: str | None = None, **meta):
     """A dataclass field with its CLI help (and choices) in the metadata."""
     return field(default=default, metadata={"help": help_text, **meta})
+
+
+def _precision():
+    """The ``precision`` field of both configs; ``--no-bf16`` is short for ``--precision fp32``."""
+    return _opt(
+        "auto",
+        "auto: bf16 autocast where the device computes bf16 natively (CPU flags amx_bf16/avx512_bf16, a "
+        "bf16 GPU), fp32 elsewhere; bf16 or fp32 force one",
+        choices=PRECISIONS,
+        aliases={"--no-bf16": "fp32"},
+    )
+
+
+def _check_precision(precision: str) -> None:
+    if precision not in PRECISIONS:
+        raise VocabswapError(f"--precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
 
 
 @dataclass
@@ -79,12 +95,13 @@ class LaptConfig:
     )
     log_every: int = _opt(100, "steps between training-log records")
     device: str = _opt("auto", choices=DEVICES)
-    bf16: bool = _opt(True, "fp32 on GPU (CPU is always fp32)")  # autocast on CUDA only
+    precision: str = _precision()
     keep_state: bool = _opt(False, "keep the state directory after success")
 
     def validate(self) -> None:
         if self.regime not in REGIMES:
             raise VocabswapError(f"unknown LAPT regime {self.regime!r}; choose one of {', '.join(REGIMES)}")
+        _check_precision(self.precision)
         for name in ("steps", "batch_size", "micro_batch_size", "eval_every", "max_length", "log_every"):
             if getattr(self, name) < 1:
                 raise VocabswapError(
@@ -125,7 +142,12 @@ class FinetuneConfig:
     task: str = _opt("pos", choices=TASKS)
     seed: int = _opt(1)
     lr: float = _opt(5e-6, "Adam learning rate (constant)")
-    batch_size: int = _opt(72, "sequences per step")
+    batch_size: int = _opt(72, "sequences per forward pass (per optimizer step unless --accumulation)")
+    accumulation: int = _opt(
+        1,
+        "batches per optimizer step, their mean losses summed (the authors' gradient_accumulation: the "
+        "gradient is about N times a mean-loss gradient)",
+    )
     max_length: int = _opt(
         256, "sub-words per sequence incl. specials; longer sentences are split into windows of whole words"
     )
@@ -143,12 +165,13 @@ class FinetuneConfig:
         "its early stopping (patience in evaluations, ties improve)",
     )
     device: str = _opt("auto", choices=DEVICES)
-    bf16: bool = _opt(True, "fp32 on GPU (CPU is always fp32)")  # autocast on CUDA only
+    precision: str = _precision()
 
     def validate(self) -> None:
         if self.task not in TASKS:
             raise VocabswapError(f"unknown task {self.task!r}; choose one of {', '.join(TASKS)}")
-        for name in ("batch_size", "effective_max_epochs", "eval_every", "train_cap"):
+        _check_precision(self.precision)
+        for name in ("batch_size", "accumulation", "effective_max_epochs", "eval_every", "train_cap"):
             if getattr(self, name) < 1:
                 raise VocabswapError(
                     f"--{name.removeprefix('effective_').replace('_', '-')} must be at least 1, "
