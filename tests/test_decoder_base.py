@@ -111,3 +111,9 @@ def test_unknown_packaged_name_lists_the_decoder(tmp_path: Path, capsys):
     rc, err = run_cli(["base-model", "packaged:smollm2-1.7b", "--out", tmp_path / "out"], capsys)
     one_line_error(rc, err, "unknown packaged model 'smollm2-1.7b'", "packaged:smollm2-135m")
     assert not (tmp_path / "out").exists()
+
+
+def test_tokenizer_alone_equals_the_directorys(smol, smollm2_tokenizer: Path):
+    """`write_gguf_tokenizer` (the tokenizer tests' fast path) writes the converted directory's files."""
+    for name in ("tokenizer.json", "tokenizer_config.json", "chat_template.jinja"):
+        assert (smollm2_tokenizer / name).read_bytes() == (smol["dir"] / name).read_bytes(), name

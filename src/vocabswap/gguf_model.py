@@ -132,22 +132,38 @@ def convert_gguf(name: str, dest: Path) -> dict[str, Any]:
     return {"kind": "packaged", "variant": name, **fields, "seconds": round(seconds, 2)}
 
 
-def write_hf_decoder(model: Any, tokenizer: Any, path: Path, dest: Path) -> dict[str, Any]:
-    """Save a GGUF-loaded model and tokenizer (left unchanged) as a standard HF directory in ``dest``."""
+def save_gguf_tokenizer(tokenizer: Any, path: Path, dest: Path, *, max_length: int | None) -> None:
+    """Save a GGUF-read tokenizer (left unchanged) with the pre-tokenizer fix and the context length."""
     import copy
 
+    tokenizer = copy.deepcopy(tokenizer)
+    fix_pre_tokenizer(tokenizer, _gguf_pre_tokenizer(path))
+    if max_length:
+        tokenizer.model_max_length = int(max_length)
+    for key in LOAD_TIME_KWARGS:  # how this process loaded the file, not part of the tokenizer
+        tokenizer.init_kwargs.pop(key, None)
+    tokenizer.save_pretrained(str(dest))
+
+
+def write_gguf_tokenizer(name: str, dest: Path) -> Path:
+    """Only the tokenizer of packaged decoder ``name`` (seconds, not a minute) into the directory ``dest``."""
+    from transformers import AutoConfig, AutoTokenizer
+
+    _require_gguf_support(name)
+    path = packaged_gguf_path(name)
+    tokenizer = AutoTokenizer.from_pretrained(str(path.parent), gguf_file=path.name)
+    config = AutoConfig.from_pretrained(str(path.parent), gguf_file=path.name)
+    save_gguf_tokenizer(tokenizer, path, dest, max_length=config.max_position_embeddings)
+    return dest
+
+
+def write_hf_decoder(model: Any, tokenizer: Any, path: Path, dest: Path) -> dict[str, Any]:
+    """Save a GGUF-loaded model and tokenizer (left unchanged) as a standard HF directory in ``dest``."""
     from vocabswap.checksums import file_sha256
 
     plain = _plain_copy(model)
     plain.save_pretrained(str(dest))
-    tokenizer = copy.deepcopy(tokenizer)
-    fix_pre_tokenizer(tokenizer, _gguf_pre_tokenizer(path))
-    context = int(getattr(plain.config, "max_position_embeddings", 0) or 0)
-    if context:
-        tokenizer.model_max_length = context
-    for key in LOAD_TIME_KWARGS:  # how this process loaded the file, not part of the tokenizer
-        tokenizer.init_kwargs.pop(key, None)
-    tokenizer.save_pretrained(str(dest))
+    save_gguf_tokenizer(tokenizer, path, dest, max_length=plain.config.max_position_embeddings)
     return {
         "file": path.name,
         "sha256": file_sha256(path),
