@@ -90,7 +90,8 @@ def test_cli(inputs, tmp_path: Path, capsys):
 
 # --- sizes, accounting and repeat warnings of a multilingual target (real Hebrew and Turkish text) ---------
 SAMPLING = {"alpha": 0.2, "train_lines": None, "lapt_passes": 1, "dev_lines": 10_000, "seed": 1,
-            "tokenizer_lines": 5_000_000, "cap_bytes": 2_000_000_000, "max_repeat": 100}  # fmt: skip
+            "dev_within_inputs": True, "tokenizer_lines": 5_000_000, "cap_bytes": 2_000_000_000,
+            "max_repeat": 100}  # fmt: skip
 LAPT = {"steps": 6, "batch_size": 4, "lr": 1e-4}
 TOKENIZER = {"vocab_size": 800, "max_text_bytes": 1_000_000_000}
 
