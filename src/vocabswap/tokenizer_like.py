@@ -29,8 +29,8 @@ from vocabswap.tokenizer import (
     FULL_TEXT_LIMIT_BYTES,
     SUBSET_BYTES,
     _check_corpora,
-    _write_training_text,
     train_tokenizer,
+    write_training_text,
 )
 
 log = logging.getLogger(__name__)
@@ -144,7 +144,7 @@ def train_byte_level_bpe(
     names = ", ".join(str(p) for p in corpora)
     with tempfile.TemporaryDirectory(prefix="vocabswap-bpe-") as tmp:
         text = Path(tmp) / "train.txt"
-        n_lines, dropped = _write_training_text(
+        n_lines, dropped = write_training_text(
             corpora, text, seed=seed, limit_bytes=full_text_limit_bytes, subset_bytes=subset_bytes
         )
         if n_lines == 0:
