@@ -43,7 +43,7 @@ from tqdm.auto import tqdm
 from vocabswap.atomic import write_json
 from vocabswap.config import OFF_THE_SHELF
 from vocabswap.data.tagged import read_tagged
-from vocabswap.device import autocast_for, pick_device, precision_name, sub_seed
+from vocabswap.device import autocast_for, pick_device, resolve_precision, sub_seed
 from vocabswap.errors import VocabswapError
 from vocabswap.modeldir import check_vocab_fits, load_tokenizer
 from vocabswap.tagging import Windows, WordTagger, collate_windows, encode_sentences, tagging_loss
@@ -247,7 +247,7 @@ def _build_run(
 ) -> _Run:  # fmt: skip
     device = pick_device(config.device)
     use_cuda = device.type == "cuda"
-    autocast = autocast_for(device, config.bf16)
+    autocast = autocast_for(device, resolve_precision(config.precision, device))
     torch.manual_seed(sub_seed(config.seed, 10))  # head initialisation and dropout
     encoder = load_encoder(model_dir)
     check_vocab_fits(model_dir, tokenizer, encoder)
@@ -388,11 +388,13 @@ def _record(
         patience=config.effective_patience,
         max_epochs=config.effective_max_epochs,
         device=str(run.device),
-        precision=precision_name(run.device, config.bf16),
+        precision=resolve_precision(config.precision, run.device),  # as run: bf16 or fp32
+        precision_requested=config.precision,
     )
     return {
         "task": config.task, "metric": run.metric, "score": test[run.metric], "test_metrics": test, **fit,
-        "seed": config.seed, "paper_compat": config.paper_compat, "settings": settings,
+        "seed": config.seed, "paper_compat": config.paper_compat, "precision": settings["precision"],
+        "settings": settings,
         "model": str(model_dir), "data": str(data_dir),
         "n_sentences": {"train": len(prepared.splits["train"]), "train_total": len(data["train"]),
                         "dev": len(data["dev"]), "test": len(data["test"])},
