@@ -71,4 +71,6 @@ def _run(args: argparse.Namespace) -> None:
     if args.like is None:
         train_tokenizer(args.corpus, args.vocab_size, args.out, overwrite=args.overwrite, **options)
     else:
-        train_tokenizer_like(args.corpus, args.vocab_size, args.out, like=args.like, **options)
+        train_tokenizer_like(
+            args.corpus, args.vocab_size, args.out, like=args.like, overwrite=args.overwrite, **options
+        )
