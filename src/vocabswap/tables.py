@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from vocabswap.atomic import atomic_open
 from vocabswap.config import FULL_VOCAB, OFF_THE_SHELF, method_order
 from vocabswap.errors import InputError, VocabswapError
+from vocabswap.registry import TASKS
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -248,10 +249,29 @@ def load_results(paths: Iterable[str | Path]) -> list[dict[str, Any]]:
             result = json.loads(Path(path).read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
             raise InputError(path, None, f"not a readable result JSON: {err}") from None
-        if not isinstance(result.get("cell"), Mapping) or not isinstance(result.get("score"), int | float):
-            raise InputError(path, None, "a result JSON needs a `cell` object and a numeric `score`")
+        check_result(path, result)
         results.append(result)
     return results
+
+
+def check_result(path: str | Path, result: Any) -> None:
+    """A result as `vocabswap finetune` writes it: its task a known name (it becomes a file name), its
+    language a plain name, its seed an integer, its score a finite number (not a boolean)."""
+    if not isinstance(result, Mapping) or not isinstance(result.get("cell"), Mapping):
+        raise InputError(path, None, "a result JSON needs to be an object with a `cell` object")
+    score, cell = result.get("score"), result["cell"]
+    if isinstance(score, bool) or not isinstance(score, int | float) or not math.isfinite(score):
+        raise InputError(path, None, f"`score` must be a finite number, got {score!r}")
+    if cell.get("task") not in TASKS:
+        raise InputError(
+            path, None, f"`cell.task` must be one of {', '.join(TASKS)}, got {cell.get('task')!r}"
+        )
+    lang = cell.get("lang")
+    if not isinstance(lang, str) or not lang.strip() or any(c in lang for c in "/\\\n"):
+        raise InputError(path, None, f"`cell.lang` must be a language name, got {lang!r}")
+    seed = cell.get("seed")
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise InputError(path, None, f"`cell.seed` must be an integer >= 0, got {seed!r}")
 
 
 def _row_key(cell: Mapping[str, Any], methods: Sequence[str]) -> RowKey:
@@ -384,6 +404,8 @@ def _mark(rows: Sequence[RowKey], langs: Sequence[str], cells: dict[tuple[RowKey
 
 def aggregate(result_paths: Iterable[str | Path], out_dir: str | Path, **options: Any) -> dict[str, Path]:
     """Tables for every task found in the results: OUT_DIR/<task>.{md,csv,tex}."""
+    if options.get("decimals", 0) < 0:
+        raise VocabswapError(f"--decimals must be at least 0, got {options['decimals']}")
     results = load_results(result_paths)
     if not results:
         raise VocabswapError("no result files given")

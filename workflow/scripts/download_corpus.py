@@ -7,9 +7,12 @@ with job_context(snakemake):
     from vocabswap.data.sources import fetch_corpus
     from vocabswap.provenance import packaged_sources, stamp_files
 
-    source = snakemake.params.source
-    download = fetch_corpus(source, snakemake.output.text, lang=snakemake.wildcards.lang)
-    # the sidecar fetch_corpus wrote becomes the common record, its download record kept under "download"
+    lang, name = snakemake.wildcards.lang, snakemake.wildcards.source
+    # The source with its credentials comes from the config, never from params (recorded by Snakemake).
+    source = snakemake.config["languages"][lang]["corpus"][name]
+    download = fetch_corpus(source, snakemake.output.text, lang=lang)
+    # the sidecar fetch_corpus wrote becomes the common record (params: the redacted source), its download
+    # record (URLs without credentials, checksums) kept under "download"
     sources = packaged_sources(source) or download.get("files", [])
     record = provenance(snakemake, inputs=[], sources=sources)
     stamp_files([snakemake.output.text], {**record, "download": download})

@@ -86,10 +86,14 @@ def os_error_message(err: OSError) -> str:
 def _boundary_errors() -> tuple[type[BaseException], ...]:
     """Third-party errors of corrupt inputs (archives, weights, text encodings) that reach the command line
     boundary: reported in one line instead of a traceback."""
+    import pickle
     import tarfile
     import zipfile
 
-    errors: list[type[BaseException]] = [tarfile.TarError, zipfile.BadZipFile, UnicodeError, EOFError]
+    # pickle: a pytorch_model.bin that holds code (refused by torch.load's weights_only)
+    errors: list[type[BaseException]] = [
+        tarfile.TarError, zipfile.BadZipFile, UnicodeError, EOFError, pickle.UnpicklingError
+    ]  # fmt: skip
     if "safetensors" in sys.modules:
         from safetensors import SafetensorError
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from vocabswap.cli.options import seed_arg
+
 # Kept here (not imported from vocabswap.reinit) so that `--help` does not import numpy/torch.
 METHOD_HELP = (
     "random, ident, script, script+posn, script+ident, script+posn+ident, focus, focus+ident, "
@@ -41,7 +43,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="fastText model (.bin) or its word vectors (.vec, loads fast) trained on the target text "
         "tokenised by the new tokenizer (instead of --aux-corpus)",
     )
-    parser.add_argument("--seed", type=int, default=1, metavar="S", help="random seed (default 1)")
+    parser.add_argument("--seed", type=seed_arg, default=1, metavar="S", help="random seed (default 1)")
     parser.add_argument(
         "--paper-compat",
         action="store_true",

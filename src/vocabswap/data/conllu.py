@@ -117,8 +117,8 @@ def iter_conllu(
             upos = tag_map.get(upos, upos)
         if tags is not None and upos not in tags:
             raise InputError(path, lineno, f"unknown UPOS tag {cols[3]!r}")
-        if not cols[1]:
-            raise InputError(path, lineno, "empty FORM")
+        if not cols[1].strip() or len(cols[1].splitlines()) != 1:  # blank, or a line break inside
+            raise InputError(path, lineno, f"FORM {cols[1]!r} is blank or holds a line break")
         sent.tokens.append(Token(int(tid), cols[1], cols[2], upos, *cols[4:10], line=lineno))
     if sent.tokens:
         yield sent

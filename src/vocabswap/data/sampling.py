@@ -35,11 +35,14 @@ import numpy as np
 from vocabswap.atomic import atomic_path, write_json
 from vocabswap.data.lines import byte_lines
 from vocabswap.errors import InputError, VocabswapError
+from vocabswap.training_config import check_seed
 
 log = logging.getLogger(__name__)
 
 _BLOCK = 1 << 16  # output slots written per block
 SPLITS = ("train", "dev", "tokenizer")
+# A bound on one sample: 25x the paper's largest (20M LAPT lines); its draw needs 8 bytes a line at once.
+MAX_SAMPLE_LINES = 500_000_000
 BYTES_SIGMAS = 4.0  # a sample sized to a byte limit stays below it but with odds of ~3e-5
 
 
@@ -210,8 +213,9 @@ def sample_multilingual(
     ``<out>.composition.json``): per language the input lines and bytes, p, q, the lines drawn and their
     repeat factor; the bytes written, seconds, and a warning per language repeated over ``max_repeat``.
     """
-    if lines < 1:
-        raise VocabswapError(f"lines must be positive, got {lines}")
+    if not 1 <= lines <= MAX_SAMPLE_LINES:
+        raise VocabswapError(f"lines must be from 1 to {MAX_SAMPLE_LINES:,}, got {lines}")
+    check_seed(seed)
     out = Path(out)
     started = time.perf_counter()
     stats = input_stats(inputs, cap_bytes)

@@ -1,0 +1,177 @@
+"""The model family seam: encoder masked LMs and decoder causal LMs behind one small interface.
+
+vocabswap replaces the vocabulary of two families of language model. What differs between them lives
+here, in one :class:`Family` record per family, and nowhere else:
+
+=====================  ==========================================  ==========================================
+                       encoder (XLM-R, multilingual-e5)            decoder (Llama: SmolLM2)
+=====================  ==========================================  ==========================================
+read from              ``config.json``: an architecture ending in ``ForMaskedLM`` / ``ForCausalLM``; else
+                       the ``model_type`` in transformers' masked-LM / causal-LM mapping (masked first)
+objective (loss)       masked LM: 15 % of positions, 80/10/10      next token: every position predicts the
+                       (mean cross-entropy over masked positions)  next (mean cross-entropy, shifted by one)
+auto class / head      ``AutoModelForMaskedLM``; dense + LN +      ``AutoModelForCausalLM``; a linear
+                       decoder with an output bias                 ``lm_head``, no bias
+input/output tying     tied (XLM-R ties the MLM decoder)           read from ``config.tie_word_embeddings``
+                                                                   (SmolLM2: tied); untied models have
+                                                                   their own output rows
+special-token roles    bos ``<s>``, pad, eos ``</s>``, unk, mask   bos, eos, unk, pad as the base's
+                                                                   tokenizer names them (SmolLM2: bos
+                                                                   ``<|im_start|>``, eos = pad
+                                                                   ``<|im_end|>``, unk ``<|endoftext|>``);
+                                                                   no mask
+tokenizer kind         SentencePiece unigram (``▁`` marks a word   byte-level BPE (``Ġ``, the byte-level
+                       start; XLM-R's fairseq id layout)           alphabet's space, marks a word start;
+                                                                   ids 0.. are the base's added specials)
+=====================  ==========================================  ==========================================
+
+Callers ask :func:`family_of_config` or :func:`family_of_dir` which family a model is, then use the
+record's fields and methods (:meth:`Family.load_model`, :meth:`Family.is_tied`); they do not branch on
+model types themselves. The tokenizer kind of an existing tokenizer directory is read from its
+``tokenizer.json`` by :func:`tokenizer_kind` (it must agree with the family's for ``--like BASE``).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from vocabswap.errors import VocabswapError, first_line
+
+if TYPE_CHECKING:
+    from transformers import PretrainedConfig, PreTrainedModel
+
+ENCODER_NAME, DECODER_NAME = "encoder", "decoder"
+SENTENCEPIECE_UNIGRAM, BYTE_LEVEL_BPE = "sentencepiece-unigram", "byte-level-bpe"
+
+
+@dataclass(frozen=True)
+class Family:
+    """Everything that differs between the encoder and the decoder family (see the module docstring)."""
+
+    name: str
+    objective: str  # "masked-lm" or "causal-lm"
+    description: str  # "masked language model" / "causal language model", for messages
+    auto_class: str  # the transformers Auto class that loads a model of the family with its LM head
+    architecture_suffix: str  # "ForMaskedLM" / "ForCausalLM"
+    tokenizer_kind: str
+    word_start: str  # the piece prefix that marks the start of a word
+    special_roles: tuple[str, ...]  # tokenizer attributes (``bos_token`` ...) a tokenizer of it may set
+    always_tied: bool  # the output matrix is the input matrix whatever the config says
+
+    def auto_model(self) -> Any:
+        import transformers
+
+        return getattr(transformers, self.auto_class)
+
+    def load_model(self, source: str | Path, **kwargs: Any) -> PreTrainedModel:
+        """The model with its LM head, loaded in fp32 with ``from_pretrained`` (one-line errors)."""
+        import torch
+
+        kwargs.setdefault("dtype", torch.float32)
+        try:
+            return self.auto_model().from_pretrained(str(source), **kwargs)
+        except (OSError, ValueError) as err:
+            raise VocabswapError(f"cannot load the {self.name} model {source}: {first_line(err)}") from err
+
+    def is_tied(self, config: PretrainedConfig) -> bool:
+        """Whether the output embeddings are the input embeddings."""
+        return self.always_tied or bool(getattr(config, "tie_word_embeddings", True))
+
+    def special_ids(self, tokenizer: Any) -> dict[str, int]:
+        """Role (``bos_token`` ...) -> id of each special token role the tokenizer sets."""
+        ids = {}
+        for role in self.special_roles:
+            token_id = getattr(tokenizer, f"{role}_id", None)
+            if token_id is not None:
+                ids[role] = int(token_id)
+        return ids
+
+
+ENCODER = Family(
+    name=ENCODER_NAME,
+    objective="masked-lm",
+    description="masked language model",
+    auto_class="AutoModelForMaskedLM",
+    architecture_suffix="ForMaskedLM",
+    tokenizer_kind=SENTENCEPIECE_UNIGRAM,
+    word_start="▁",
+    special_roles=(
+        "bos_token",
+        "pad_token",
+        "eos_token",
+        "unk_token",
+        "mask_token",
+        "cls_token",
+        "sep_token",
+    ),
+    always_tied=True,
+)
+DECODER = Family(
+    name=DECODER_NAME,
+    objective="causal-lm",
+    description="causal language model",
+    auto_class="AutoModelForCausalLM",
+    architecture_suffix="ForCausalLM",
+    tokenizer_kind=BYTE_LEVEL_BPE,
+    word_start="Ġ",
+    special_roles=("bos_token", "eos_token", "unk_token", "pad_token"),
+    always_tied=False,
+)
+FAMILIES = (ENCODER, DECODER)
+
+
+def family_of_config(config: PretrainedConfig, *, where: str = "the model") -> Family:
+    """The family of a model config: by its architecture name, else by its ``model_type``."""
+    if getattr(config, "is_encoder_decoder", False):
+        raise VocabswapError(
+            f"{where} is an encoder-decoder model (model_type {config.model_type!r}); vocabswap handles "
+            "masked LMs (encoders) and causal LMs (decoders)"
+        )
+    for arch in getattr(config, "architectures", None) or []:
+        for family in FAMILIES:
+            if arch.endswith(family.architecture_suffix):
+                return family
+    from transformers.models.auto.modeling_auto import (
+        MODEL_FOR_CAUSAL_LM_MAPPING_NAMES,
+        MODEL_FOR_MASKED_LM_MAPPING_NAMES,
+    )
+
+    if config.model_type in MODEL_FOR_MASKED_LM_MAPPING_NAMES:
+        return ENCODER
+    if config.model_type in MODEL_FOR_CAUSAL_LM_MAPPING_NAMES:
+        return DECODER
+    raise VocabswapError(
+        f"{where} is not a masked language model or a causal language model "
+        f"(model_type {config.model_type!r}, architectures {getattr(config, 'architectures', None)})"
+    )
+
+
+def family_of_dir(model_dir: str | Path) -> Family:
+    """The family of a Hugging Face model directory (read from its ``config.json``)."""
+    from transformers import AutoConfig
+
+    try:
+        config = AutoConfig.from_pretrained(str(model_dir))
+    except (OSError, ValueError) as err:
+        raise VocabswapError(f"cannot read the model config in {model_dir}: {first_line(err)}") from err
+    return family_of_config(config, where=str(model_dir))
+
+
+def tokenizer_kind(tokenizer_dir: str | Path) -> str:
+    """``sentencepiece-unigram`` or ``byte-level-bpe``, read from a directory's ``tokenizer.json``."""
+    path = Path(tokenizer_dir) / "tokenizer.json"
+    try:
+        spec = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:
+        raise VocabswapError(f"{path}: cannot read the tokenizer: {first_line(err)}") from err
+    model_type = (spec.get("model") or {}).get("type")
+    if model_type == "Unigram":
+        return SENTENCEPIECE_UNIGRAM
+    if model_type == "BPE" and "ByteLevel" in json.dumps(spec.get("pre_tokenizer")):
+        return BYTE_LEVEL_BPE
+    raise VocabswapError(
+        f"{path}: tokenizer model {model_type!r} is neither a SentencePiece unigram nor a byte-level BPE"
+    )
