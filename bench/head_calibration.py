@@ -3,7 +3,7 @@
 The packaged multilingual-e5-small has no MLM head, so vocabswap adds a random one, and every model's MLM
 loss at step 0 is partly that head's. This script measures, on a finished demo run (`snakemake --profile
 profiles/local` in RUN): the dev MLM loss of the full-vocabulary base model and of every method's
-initialised model, with the demo's head (as is) and after :func:`vocabswap.head_calibration.calibrate_head`
+initialised model, with the demo's head (as is) and after ``calibrate_head`` (tests/reference/)
 on the demo's LAPT *train* split (the dev split is what is measured); optionally also after a short LAPT
 of each, as the demo runs it. Every loss is measured here with one function and one seeded set of masks per
 tokenizer, so the two columns differ only by the head.
@@ -27,7 +27,9 @@ import numpy as np
 import torch
 from transformers import AutoModelForMaskedLM, AutoTokenizer
 
-from vocabswap.head_calibration import CalibrationConfig, calibrate_head
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+from reference.head_calibration import CalibrationConfig, calibrate_head
+
 from vocabswap.mlm import IGNORE_INDEX, MLMMasker, collate, encode_lines, read_lines
 
 METHODS = ("random", "ident", "script", "script+posn", "script+ident", "script+posn+ident", "focus+ident",

@@ -93,20 +93,3 @@ def stamp_dir(directory: str | Path, record: Mapping[str, Any]) -> Path:
     path = directory / PROVENANCE_FILE
     write_json(path, {**record, "output_sha256": dir_sha256(directory)})
     return path
-
-
-def stamp_json(path: str | Path, record: Mapping[str, Any]) -> None:
-    """Add ``record`` under the key ``provenance`` of the JSON object in ``path`` (rewritten atomically)."""
-    path = Path(path)
-    data = json.loads(path.read_text(encoding="utf-8"))
-    data["provenance"] = dict(record)
-    write_json(path, data)
-
-
-def read(path: str | Path) -> dict[str, Any] | None:
-    """The provenance of a model directory or result JSON, if it has one."""
-    path = Path(path)
-    if path.is_dir():
-        record = path / PROVENANCE_FILE
-        return json.loads(record.read_text(encoding="utf-8")) if record.is_file() else None
-    return json.loads(path.read_text(encoding="utf-8")).get("provenance")

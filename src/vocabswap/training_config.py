@@ -96,10 +96,6 @@ class LaptConfig:
             return self.steps
         return round(self.freeze_fraction * self.steps)
 
-    def lr_at(self, step: int) -> float:
-        """Learning rate of optimizer step ``step`` (0-based): one linear decay to 0, no warm-up."""
-        return self.lr * max(0.0, 1.0 - step / self.steps)
-
 
 @dataclass
 class FinetuneConfig:

@@ -134,8 +134,3 @@ def read_conllu(
 ) -> list[Sentence]:
     """All sentences of a CoNLL-U file (see ``iter_conllu``)."""
     return list(iter_conllu(path, tags=tags, tag_map=tag_map))
-
-
-def pos_sentences(sentences: list[Sentence]) -> list[tuple[list[str], list[str]]]:
-    """(words, UPOS tags) per sentence, ready for ``write_tagged``."""
-    return [(s.words, s.upos) for s in sentences]
