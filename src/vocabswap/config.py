@@ -19,7 +19,6 @@ from vocabswap.errors import VocabswapError
 from vocabswap.registry import (
     FULL_VOCAB,
     OFF_THE_SHELF,
-    PAPER_METHOD_ORDER,
     TASKS,
     UnknownMethodError,
     canonical_name,
@@ -412,9 +411,3 @@ class Grid:
     def resources(self, stage: str) -> dict[str, int]:
         res = self.config["resources"]
         return dict(res.get(stage, res["default"]))
-
-
-def method_order(methods: list[str]) -> list[str]:
-    """Table row order: the paper's rows first (Table 1), extras after in the given order."""
-    paper = [m for m in PAPER_METHOD_ORDER if m in methods]
-    return paper + [m for m in methods if m not in paper]

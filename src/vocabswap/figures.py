@@ -22,8 +22,8 @@ from typing import Any
 import numpy as np
 
 from vocabswap.atomic import atomic_open, atomic_path
-from vocabswap.config import FULL_VOCAB, OFF_THE_SHELF, method_order
 from vocabswap.errors import VocabswapError
+from vocabswap.registry import FULL_VOCAB, OFF_THE_SHELF, method_order
 
 TOP_SCRIPTS = 8  # scripts drawn in their own colour; the rest are "other"
 POSITION_SCRIPT = "Latin"

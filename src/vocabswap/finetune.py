@@ -41,11 +41,11 @@ import torch
 from tqdm.auto import tqdm
 
 from vocabswap.atomic import write_json
-from vocabswap.config import OFF_THE_SHELF
 from vocabswap.data.tagged import read_tagged
 from vocabswap.device import autocast_for, pick_device, precision_name, sub_seed
 from vocabswap.errors import VocabswapError
 from vocabswap.modeldir import check_vocab_fits, load_tokenizer
+from vocabswap.registry import OFF_THE_SHELF
 from vocabswap.tagging import Windows, WordTagger, collate_windows, encode_sentences, tagging_loss
 from vocabswap.training_config import FinetuneConfig
 

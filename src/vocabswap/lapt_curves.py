@@ -19,9 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from vocabswap.atomic import atomic_open
-from vocabswap.config import method_order
 from vocabswap.errors import InputError, VocabswapError
-from vocabswap.registry import FULL_VOCAB, REGIMES
+from vocabswap.registry import FULL_VOCAB, REGIMES, method_order
 
 COLUMNS = ("target", "vocab", "regime", "method", "initial_dev_loss", "best_dev_loss", "best_step", "steps")
 

@@ -22,13 +22,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from vocabswap.atomic import atomic_open
-from vocabswap.config import FULL_VOCAB, OFF_THE_SHELF, method_order
 from vocabswap.errors import InputError, VocabswapError
+from vocabswap.registry import FULL_VOCAB, OFF_THE_SHELF, REGIMES, method_order
 
 if TYPE_CHECKING:
     import pandas as pd
 
-REGIME_ORDER = ("full", "emb")
 
 
 @dataclass(frozen=True)
@@ -258,7 +257,7 @@ def _row_key(cell: Mapping[str, Any], methods: Sequence[str]) -> RowKey:
     target, regime, method = cell.get("target", OFF_THE_SHELF), cell.get("regime", ""), cell.get("method", "")
     if target == OFF_THE_SHELF:
         return RowKey("baseline", "*", "*", (0, 0, 0, 0), "*")
-    r_index = REGIME_ORDER.index(regime) if regime in REGIME_ORDER else len(REGIME_ORDER)
+    r_index = REGIMES.index(regime) if regime in REGIMES else len(REGIMES)
     if method == FULL_VOCAB:
         return RowKey("baseline", regime.upper(), "*", (0, 1 + r_index, 0, 0), "*")
     size = cell.get("size", "")
