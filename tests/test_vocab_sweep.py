@@ -210,7 +210,8 @@ def test_init_report_records_the_sizes_statistics(base_model_enpt: Path, he_toke
     import json
 
     from vocabswap.reinit import initialise
-    from vocabswap.vocab_stats import collect_rows, measure_base, record_vocab_stats, to_csv, to_markdown
+    from vocabswap.table_files import to_csv, to_latex, to_markdown
+    from vocabswap.vocab_stats import collect_rows, measure_base, record_vocab_stats, vocab_table
 
     out = tmp_path / "ident"
     report = initialise(base_model_enpt, he_tokenizer, "script+ident", out=out, seed=1)
@@ -230,9 +231,10 @@ def test_init_report_records_the_sizes_statistics(base_model_enpt: Path, he_toke
     )
     rows = collect_rows([("he", 8000, "script+ident", out)], {"he": base})
     assert [(r.target, r.size) for r in rows] == [("he", "base"), ("he", 8000)]
-    md = to_markdown(rows, "t")
-    assert f"| he | 8000 | 8,002 | {100 * stats.ident_share:.1f}% | - | 3,072,768 |" in md
-    assert to_csv(rows).splitlines()[2].startswith(f"he,8000,8002,{stats.ordinary},{stats.ident},")
+    table = vocab_table(rows, "t")
+    assert f"| he | 8000 | 8,002 | {100 * stats.ident_share:.1f}% | - | 3,072,768 |" in to_markdown(table)
+    assert to_csv(table).splitlines()[2].startswith(f"he,8000,8002,{stats.ordinary},{stats.ident},")
+    assert r"he & 8000 & 8,002 & " in to_latex(table) and r"\% & - & 3,072,768 &" in to_latex(table)
 
 
 @pytest.mark.workflow
