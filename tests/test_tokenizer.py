@@ -9,7 +9,14 @@ from pathlib import Path
 import pytest
 
 from vocabswap.errors import VocabswapError
-from vocabswap.tokenizer import load_tokenizer, train_tokenizer
+from vocabswap.modeldir import load_tokenizer as load_any_tokenizer
+from vocabswap.tokenizer import train_tokenizer
+
+
+def load_tokenizer(path: Path):
+    """The one loader, with XLM-R's id layout checked (as re-initialisation loads a new tokenizer)."""
+    return load_any_tokenizer(path, xlmr_ids=True)
+
 
 SPM = "sentencepiece.bpe.model"
 DETERMINISM_VOCAB = 2000  # small, so the repeated trainings below stay fast
@@ -186,13 +193,13 @@ def test_load_tokenizer_bad_dirs(tmp_path: Path, he_tokenizer: Path, hebrew_trai
         load_tokenizer(tmp_path / "missing")
     empty = tmp_path / "empty"
     empty.mkdir()
-    with pytest.raises(VocabswapError, match="not a tokenizer directory"):
+    with pytest.raises(VocabswapError, match="no tokenizer in this model directory"):
         load_tokenizer(empty)
     corrupt = tmp_path / "corrupt"
     shutil.copytree(he_tokenizer, corrupt)
     (corrupt / "tokenizer.json").write_text('{"model": {"type": "Unigram", "vocab": [[')
     (corrupt / SPM).write_bytes(b"\x00garbage")
-    with pytest.raises(VocabswapError, match=f"cannot load the tokenizer in {corrupt}"):
+    with pytest.raises(VocabswapError, match=f"{corrupt}: the tokenizer does not load"):
         load_tokenizer(corrupt)
 
 

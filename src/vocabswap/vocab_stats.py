@@ -73,9 +73,9 @@ def _flop_model(model_dir: Path, vocab: int) -> MLMFlopModel:
 
 
 def _pieces(tokenizer_dir: Path) -> tuple[list[str], set[int]]:
-    from vocabswap.tokenizer import load_tokenizer
+    from vocabswap.modeldir import load_tokenizer
 
-    tok = load_tokenizer(tokenizer_dir)
+    tok = load_tokenizer(tokenizer_dir, xlmr_ids=True)
     return tok.convert_ids_to_tokens(list(range(len(tok)))), set(tok.all_special_ids)
 
 

@@ -5,12 +5,12 @@ from _job import job_context, snakemake_job
 snakemake = snakemake_job(globals(), "aux_fasttext")
 with job_context(snakemake):
     from vocabswap.aux_embeddings import train_fasttext
+    from vocabswap.modeldir import load_tokenizer
     from vocabswap.reinit.focus import focus_options
-    from vocabswap.tokenizer import load_tokenizer
 
     train_fasttext(
         snakemake.input.text,
-        load_tokenizer(snakemake.input.tokenizer),
+        load_tokenizer(snakemake.input.tokenizer, xlmr_ids=True),
         options=focus_options(snakemake.params.focus).fasttext,
         seed=snakemake.params.seed,
         save_to=snakemake.output.model,
