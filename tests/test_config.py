@@ -160,10 +160,22 @@ def test_snakemake_refuses_bad_config_before_any_job(tmp_path: Path, path, value
     overlay = tmp_path / "bad.yaml"
     overlay.write_text(yaml.safe_dump(bad(raw(DEMO), path, value)), encoding="utf-8")
     run = subprocess.run(
-        [sys.executable, "-m", "snakemake", "-n", "--snakefile", str(ROOT / "Snakefile"),
-         "--directory", str(tmp_path), "--configfile", str(overlay)],
-        capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "snakemake",
+            "-n",
+            "--snakefile",
+            str(ROOT / "Snakefile"),
+            "--directory",
+            str(tmp_path),
+            "--configfile",
+            str(overlay),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert run.returncode != 0
     assert expected in run.stdout + run.stderr
     assert not (tmp_path / "results").exists()

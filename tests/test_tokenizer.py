@@ -211,9 +211,16 @@ def test_load_tokenizer_rejects_shifted_layout(tmp_path: Path, hebrew_train_text
     bad = tmp_path / "shifted"
     bad.mkdir()
     spm.SentencePieceTrainer.train(
-        input=str(hebrew_train_text), model_prefix=str(bad / "sentencepiece.bpe"), vocab_size=500,
-        bos_id=0, pad_id=1, eos_id=2, unk_id=3, user_defined_symbols=["<mask>"], minloglevel=2,
-    )  # fmt: skip
+        input=str(hebrew_train_text),
+        model_prefix=str(bad / "sentencepiece.bpe"),
+        vocab_size=500,
+        bos_id=0,
+        pad_id=1,
+        eos_id=2,
+        unk_id=3,
+        user_defined_symbols=["<mask>"],
+        minloglevel=2,
+    )
     (bad / "tokenizer_config.json").write_text(json.dumps({"tokenizer_class": "XLMRobertaTokenizer"}))
     with pytest.raises(VocabswapError, match=r"not a dense range|special tokens at"):
         load_tokenizer(bad)

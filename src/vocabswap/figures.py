@@ -119,8 +119,15 @@ def _scatter(
         sel = labels == name
         if sel.any():
             color = "#999999" if name == "other" else cmap(i % 10)
-            ax.scatter(points[sel, 0], points[sel, 1], s=2, color=color, label=f"{name} ({int(sel.sum())})",
-                       linewidths=0, rasterized=True)  # fmt: skip
+            ax.scatter(
+                points[sel, 0],
+                points[sel, 1],
+                s=2,
+                color=color,
+                label=f"{name} ({int(sel.sum())})",
+                linewidths=0,
+                rasterized=True,
+            )
     ax.set_title(title, fontsize=8)
     ax.tick_params(labelsize=6)
     ax.legend(fontsize=5, markerscale=4, loc="best", frameon=False)
@@ -172,17 +179,27 @@ def base_embedding_figure(
     var = pca.explained_variance_ratio_
     lda_s, lda_p = _lda_points(lda_script, lda_pos, x, pca)
     pr = probes["script"]
-    _scatter(axes[0, 0], pc, s_grouped, [*top, "other"],
-             f"(a) PCA by script (PC1 {var[0]:.1%}, PC2 {var[1]:.1%} of variance)")  # fmt: skip
+    _scatter(
+        axes[0, 0],
+        pc,
+        s_grouped,
+        [*top, "other"],
+        f"(a) PCA by script (PC1 {var[0]:.1%}, PC2 {var[1]:.1%} of variance)",
+    )
     if lda_s is not None:
         title = f"(b) LDA by script; probe {pr['accuracy']:.1%} vs majority {pr['majority_baseline']:.1%}"
         _scatter(axes[0, 1], lda_s, s_grouped, [*top, "other"], title)
     _scatter(axes[1, 0], pc[latin], p[latin], ["initial", "medial"], "(c) PCA, Latin tokens by position")
     if lda_p is not None:
         pp = probes["position_within_latin"]
-        _scatter(axes[1, 1], lda_p[latin], p[latin], ["initial", "medial"],
-                 f"(d) LDA axis × PC1, Latin by position; probe {pp['accuracy']:.1%} "
-                 f"vs majority {pp['majority_baseline']:.1%}")  # fmt: skip
+        _scatter(
+            axes[1, 1],
+            lda_p[latin],
+            p[latin],
+            ["initial", "medial"],
+            f"(d) LDA axis × PC1, Latin by position; probe {pp['accuracy']:.1%} "
+            f"vs majority {pp['majority_baseline']:.1%}",
+        )
     fig.suptitle(
         f"Base embeddings of {Path(model_dir).name}: {len(idx)} of {len(pieces)} tokens", fontsize=10
     )
@@ -246,11 +263,23 @@ def init_figure(
         _scatter(
             axes[0, col], pc, ns, [*top, "other"], f"{method.upper()}: PCA, by script", background=base_pc
         )
-        _scatter(axes[1, col], pc, npos, ["initial", "medial"], f"{method.upper()}: PCA, by position",
-                 background=base_pc)  # fmt: skip
+        _scatter(
+            axes[1, col],
+            pc,
+            npos,
+            ["initial", "medial"],
+            f"{method.upper()}: PCA, by position",
+            background=base_pc,
+        )
         if lda_script is not None:
-            _scatter(axes[2, col], lda_script.transform(new)[:, :2], ns, [*top, "other"],
-                     f"{method.upper()}: base-fitted LDA, by script", background=base_lda)  # fmt: skip
+            _scatter(
+                axes[2, col],
+                lda_script.transform(new)[:, :2],
+                ns,
+                [*top, "other"],
+                f"{method.upper()}: base-fitted LDA, by script",
+                background=base_lda,
+            )
         else:
             axes[2, col].axis("off")
     fig.suptitle(
@@ -293,8 +322,14 @@ def flops_figure(
         label = f"LAPT-{regime.upper()} {'full vocabulary' if method == FULL_VOCAB else method.upper()}"
         label += f" v{size}" if several_sizes and method != FULL_VOCAB else ""
         ax.scatter([paper], [score], marker=markers.get(regime, "^"), color=colors[method], s=60, label=label)
-        ax.scatter([executed], [score], marker=markers.get(regime, "^"), facecolors="none",
-                   edgecolors=colors[method], s=60)  # fmt: skip
+        ax.scatter(
+            [executed],
+            [score],
+            marker=markers.get(regime, "^"),
+            facecolors="none",
+            edgecolors=colors[method],
+            s=60,
+        )
     if baseline:
         ax.axhline(
             float(np.mean(baseline)), color="black", linestyle="--", linewidth=1, label="off-the-shelf"
@@ -376,11 +411,22 @@ def vocab_size_figure(
     for regime, method in sorted(curves.scores, key=lambda key: (key[0], methods.index(key[1]))):
         by_size = curves.scores[(regime, method)]
         color = cmap(methods.index(method) % 10)
-        ax.plot(list(by_size), list(by_size.values()), styles.get(regime, ":"), marker="o", color=color,
-                label=f"LAPT-{regime.upper()} {method.upper()}")  # fmt: skip
+        ax.plot(
+            list(by_size),
+            list(by_size.values()),
+            styles.get(regime, ":"),
+            marker="o",
+            color=color,
+            label=f"LAPT-{regime.upper()} {method.upper()}",
+        )
     for regime, score in curves.full_vocab.items():
-        ax.axhline(score, color="black", linestyle=styles.get(regime, ":"), linewidth=1.2,
-                   label=f"LAPT-{regime.upper()} full vocabulary")  # fmt: skip
+        ax.axhline(
+            score,
+            color="black",
+            linestyle=styles.get(regime, ":"),
+            linewidth=1.2,
+            label=f"LAPT-{regime.upper()} full vocabulary",
+        )
     if curves.off_the_shelf is not None:
         ax.axhline(curves.off_the_shelf, color="grey", linestyle=":", linewidth=1, label="off-the-shelf")
     _flops_axis(ax, curves)
@@ -401,8 +447,14 @@ def _flops_axis(ax, curves: SizeCurves) -> None:
     if not curves.flops:
         return
     twin = ax.twinx()
-    twin.plot(list(curves.flops), list(curves.flops.values()), color="grey", marker="x", linewidth=1,
-              label="LAPT FLOPs")  # fmt: skip
+    twin.plot(
+        list(curves.flops),
+        list(curves.flops.values()),
+        color="grey",
+        marker="x",
+        linewidth=1,
+        label="LAPT FLOPs",
+    )
     if curves.full_vocab_flops is not None:
         twin.axhline(curves.full_vocab_flops, color="grey", linestyle="-.", linewidth=1)
     twin.set_ylabel("LAPT training FLOPs (paper accounting; grey)", color="grey")

@@ -268,10 +268,12 @@ def _scores(results: Sequence[Mapping[str, Any]], methods: Sequence[str]) -> pd.
     import pandas as pd
 
     frame = pd.DataFrame(
-        [(_row_key(r["cell"], methods), r["cell"]["lang"], int(r["cell"]["seed"]), float(r["score"]))
-         for r in results],
+        [
+            (_row_key(r["cell"], methods), r["cell"]["lang"], int(r["cell"]["seed"]), float(r["score"]))
+            for r in results
+        ],
         columns=["row", "lang", "seed", "score"],
-    )  # fmt: skip
+    )
     twice = frame[frame.duplicated(["row", "lang", "seed"])]
     if len(twice):
         row, lang, seed = twice.iloc[0][["row", "lang", "seed"]]

@@ -30,9 +30,10 @@ class LaptConfig:
     """LAPT settings; the defaults are the paper's (Table 6, Section 4)."""
 
     regime: str = _opt(
-        "full", "full: blocks frozen for the first --freeze-fraction of steps; emb: frozen throughout",
+        "full",
+        "full: blocks frozen for the first --freeze-fraction of steps; emb: frozen throughout",
         choices=REGIMES,
-    )  # fmt: skip
+    )
     steps: int = _opt(100_000, "optimizer steps")
     batch_size: int = _opt(200, "sequences per optimizer step (all processes)")
     micro_batch_size: int = _opt(
@@ -49,9 +50,10 @@ class LaptConfig:
     freeze_fraction: float = _opt(0.1, "regime full: share of frozen steps")
     seed: int = _opt(1)
     head: str = _opt(
-        "masked", "MLM head on masked positions only (same loss, fewer FLOPs) or on all positions",
+        "masked",
+        "MLM head on masked positions only (same loss, fewer FLOPs) or on all positions",
         choices=MLM_HEADS,
-    )  # fmt: skip
+    )
     sequences: str = _opt(
         "lines",
         "lines: one line = one sequence, cut at --max-length, padded per micro-batch (the paper's code); "

@@ -25,9 +25,18 @@ from vocabswap.table_files import TableText, write_table
 REPORT_NAME = "init_report.json"  # as vocabswap.reinit.api.REPORT_NAME (not imported: that pulls in torch)
 BASE_ROW = "base"
 CSV_HEADER = (
-    "target", "vocab_size", "rows", "ordinary", "ident", "ident_share", "focus", "focus_share",
-    "embedding_parameters", "lapt_flops_per_token_paper", "lapt_flops_per_token_executed",
-)  # fmt: skip
+    "target",
+    "vocab_size",
+    "rows",
+    "ordinary",
+    "ident",
+    "ident_share",
+    "focus",
+    "focus_share",
+    "embedding_parameters",
+    "lapt_flops_per_token_paper",
+    "lapt_flops_per_token_executed",
+)
 
 
 @dataclass(frozen=True)
