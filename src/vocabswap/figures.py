@@ -223,6 +223,47 @@ def save_figure(fig, out: str | Path) -> None:
     plt.close(fig)
 
 
+@dataclass(frozen=True)
+class BaseView:
+    """The base embedding space an initialised matrix is drawn in: PCA and script LDA fitted on a sample
+    of base rows, the sample's points in both (grey background), and the scripts given their own colour."""
+
+    pca: Any
+    lda_script: Any
+    top: list[str]
+    base_pc: np.ndarray
+    base_lda: np.ndarray | None
+
+
+def _base_view(base_dir: str | Path, first_init: str | Path, max_points: int, seed: int) -> BaseView:
+    emb, pieces = load_embeddings(base_dir)
+    scripts, position = token_labels(pieces, _special_ids(base_dir))
+    idx = _sample(len(pieces), max_points, seed, eligible=scripts != "special")
+    x, s, p = emb[idx], scripts[idx], position[idx]
+    new_scripts, _ = token_labels(load_embeddings(first_init)[1])
+    top = _top(new_scripts, 5)
+    pca, lda_script, _ = _fit_views(x, _group(s, top), p, np.isin(s, top[:1]))
+    base_lda, _ = _lda_points(lda_script, None, x, pca)
+    return BaseView(pca, lda_script, top, pca.transform(x), base_lda)
+
+
+def _draw_init(column: Sequence[Any], init_dir: str | Path, method: str, view: BaseView) -> None:
+    """One method's column: PCA by script, PCA by position, base-fitted LDA by script."""
+    new, new_pieces = load_embeddings(init_dir)
+    ns, npos = token_labels(new_pieces, _special_ids(init_dir))
+    keep = ns != "special"
+    new, ns, npos = new[keep], _group(ns[keep], view.top), npos[keep]
+    pc = view.pca.transform(new)
+    name, groups = method.upper(), [*view.top, "other"]
+    _scatter(column[0], pc, ns, groups, f"{name}: PCA, by script", background=view.base_pc)
+    _scatter(column[1], pc, npos, ["initial", "medial"], f"{name}: PCA, by position", background=view.base_pc)
+    if view.lda_script is None:
+        column[2].axis("off")
+        return
+    lda = view.lda_script.transform(new)[:, :2]
+    _scatter(column[2], lda, ns, groups, f"{name}: base-fitted LDA, by script", background=view.base_lda)
+
+
 def init_figure(
     base_dir: str | Path,
     init_dirs: Mapping[str, str | Path],
@@ -239,49 +280,11 @@ def init_figure(
 
     if not init_dirs:
         raise VocabswapError("no initialised models to draw")
-    emb, pieces = load_embeddings(base_dir)
-    scripts, position = token_labels(pieces, _special_ids(base_dir))
-    idx = _sample(len(pieces), max_points, seed, eligible=scripts != "special")
-    x, s, p = emb[idx], scripts[idx], position[idx]
     methods = list(init_dirs)
-    first_pieces = load_embeddings(init_dirs[methods[0]])[1]
-    new_scripts, _ = token_labels(first_pieces)
-    top = _top(new_scripts, 5)
-    s_grouped = _group(s, top)
-    latin = np.isin(s, top[:1])
-    pca, lda_script, _ = _fit_views(x, s_grouped, p, latin)
-    base_pc = pca.transform(x)
-    base_lda, _ = _lda_points(lda_script, None, x, pca)
-
+    view = _base_view(base_dir, init_dirs[methods[0]], max_points, seed)
     fig, axes = plt.subplots(3, len(methods), figsize=(3.2 * len(methods), 9.5), squeeze=False)
     for col, method in enumerate(methods):
-        new, new_pieces = load_embeddings(init_dirs[method])
-        ns, npos = token_labels(new_pieces, _special_ids(init_dirs[method]))
-        keep = ns != "special"
-        new, ns, npos = new[keep], _group(ns[keep], top), npos[keep]
-        pc = pca.transform(new)
-        _scatter(
-            axes[0, col], pc, ns, [*top, "other"], f"{method.upper()}: PCA, by script", background=base_pc
-        )
-        _scatter(
-            axes[1, col],
-            pc,
-            npos,
-            ["initial", "medial"],
-            f"{method.upper()}: PCA, by position",
-            background=base_pc,
-        )
-        if lda_script is not None:
-            _scatter(
-                axes[2, col],
-                lda_script.transform(new)[:, :2],
-                ns,
-                [*top, "other"],
-                f"{method.upper()}: base-fitted LDA, by script",
-                background=base_lda,
-            )
-        else:
-            axes[2, col].axis("off")
+        _draw_init(axes[:, col], init_dirs[method], method, view)
     fig.suptitle(
         "Initialised embeddings in the base model's PCA / LDA space (grey: base embeddings)", fontsize=10
     )
