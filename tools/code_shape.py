@@ -66,7 +66,7 @@ def longest_chain(graph: dict[str, set[str]]) -> list[str]:
         counter[0] += 1
         stack.append(v)
         on_stack.add(v)
-        for w in graph[v]:
+        for w in sorted(graph[v]):
             if w not in index:
                 strongconnect(w)
                 low[v] = min(low[v], low[w])
@@ -91,10 +91,10 @@ def longest_chain(graph: dict[str, set[str]]) -> list[str]:
     @functools.cache
     def chain(c: str) -> tuple[str, ...]:
         label = "{" + ", ".join(sorted(members[c])) + "}" if len(members[c]) > 1 else c
-        best = max((chain(d) for d in dag[c]), key=len, default=())
+        best = max((chain(d) for d in sorted(dag[c])), key=len, default=())
         return (label, *best)
 
-    return list(max((chain(c) for c in dag), key=len, default=()))
+    return list(max((chain(c) for c in sorted(dag)), key=len, default=()))
 
 
 def functions(path: Path, name: str) -> list[tuple[int, str]]:
