@@ -285,8 +285,9 @@ def _cells(
     frame: pd.DataFrame, expected: Sequence[int], population_std: bool
 ) -> dict[tuple[RowKey, str], Stat]:
     """Mean ± std over each cell's seeds (in seed order), keyed (row, language) in the results' order.
-    The arithmetic is ours, not pandas' grouped kernels, whose last bits differ (and could flip a rounding
-    or a bold tie)."""
+    pandas groups, sizes and collects the seeds; the mean and std are ours, because pandas' grouped kernels
+    differ in the last bit (measured: ``groupby().std(ddof=1)`` in 9 of the showcase's 17 cells, and mean
+    and std in 29% and 45% of 20,000 random 4-seed cells), which could flip a rounding or a bold tie."""
     stats = (
         frame.sort_values("seed", kind="stable")
         .groupby(["row", "lang"], sort=False)
