@@ -9,7 +9,8 @@ from _reinit import assert_normal_sample, base_category_stats, context, turkish_
 
 from vocabswap import unicode_scripts
 from vocabswap.errors import VocabswapError
-from vocabswap.reinit import METHODS, build_recipe, canonical_name, compute
+from vocabswap.registry import METHODS, canonical_name
+from vocabswap.reinit import build_recipe, compute
 from vocabswap.reinit.core import SOURCES
 
 pytestmark = pytest.mark.slow
