@@ -160,7 +160,9 @@ def lapt_start(wildcards):
 
 
 def finetune_settings(wildcards):
-    return GRID.finetune_settings(wildcards.lang, wildcards.task)
+    """A method's run, or the off-the-shelf model's (rule finetune_offtheshelf has no method wildcard)."""
+    model = getattr(wildcards, "method", "offtheshelf")
+    return GRID.finetune_settings(wildcards.lang, wildcards.task, model)
 
 
 # --- what the tables and figures read ---------------------------------------------------------------------

@@ -48,6 +48,8 @@ rule aux_fasttext:
         runtime=res("tokenizer", "runtime"),
     params:
         focus=config_provider("init", "focus", per="target"),
+        # the tokenizer's text selection (all, or its seeded subset): fastText trains on the same lines
+        tokenizer=tokenizer_settings,
         seed=global_value("init_seed"),
     script:
         "../workflow/scripts/aux_fasttext.py"

@@ -243,3 +243,18 @@ def test_registry_names_are_imported_from_the_registry_only():
         if alias.name in names and _same_object(node.module, alias.name, getattr(registry, alias.name))
     ]
     assert detours == []
+
+
+def test_paper_compat_gives_the_baselines_the_authors_batches():
+    """Under paper_compat the off-the-shelf and full-vocabulary runs fine-tune with batch 36 x 2 summed (the
+    authors' *_xlmr-ots.yml / *_xlmr-cpt-full.yml); every re-initialised model, and every run without
+    paper_compat, with 72 x 1."""
+    plain = Grid(load_config(PAPER))
+    compat = Grid(load_config(PAPER, {"paper_compat": True}))
+    for grid in (plain, compat):
+        ident = grid.finetune_settings("he", "ner", "script+posn+ident")
+        assert (ident["batch_size"], ident["accumulation"]) == (72, 1)
+    for model in ("offtheshelf", "fullvocab"):
+        assert (plain.finetune_settings("he", "ner", model)["batch_size"]) == 72
+        got = compat.finetune_settings("he", "pos", model)
+        assert (got["batch_size"], got["accumulation"], got["paper_compat"]) == (36, 2, True)

@@ -20,7 +20,7 @@ from vocabswap.data.packaged import (
 )
 from vocabswap.data.splits import WikiannSplit, carve_dev, random_split, split_lines
 from vocabswap.data.tagged import read_tagged
-from vocabswap.errors import VocabswapError
+from vocabswap.errors import InputError, VocabswapError
 
 
 @pytest.fixture(scope="module")
@@ -171,3 +171,31 @@ def test_split_lines(tmp_path: Path):
     assert sorted(t + d, key=lambda x: int(x.split()[1])) == src.read_text().splitlines()
     with pytest.raises(VocabswapError, match="cannot hold out"):
         split_lines(src, train=tmp_path / "t.txt", dev=tmp_path / "d.txt", dev_lines=1000)
+
+
+def test_ud_split_in_parts_is_read_in_name_order_and_bad_layouts_fail(tmp_path: Path):
+    """UD_Russian-SynTagRus r2.11 ships train as -train-a/-b/-c: read in name order, each part in meta.json;
+    a whole file beside parts, or no train at all, is one clear error naming the directory."""
+    _write_ud_dir(tmp_path / "UD_Parts", with_dev=True)
+    root = tmp_path / "UD_Parts"
+    blocks = (root / "he_htb-ud-train.conllu").read_text(encoding="utf-8").strip().split("\n\n")
+    (root / "he_htb-ud-train.conllu").unlink()
+    third = len(blocks) // 3
+    thirds = [blocks[:third], blocks[third : 2 * third], blocks[2 * third :]]
+    for part, bs in zip("cab", (thirds[2], thirds[0], thirds[1]), strict=True):  # written out of order
+        (root / f"he_htb-ud-train-{part}.conllu").write_text("\n\n".join(bs) + "\n\n", encoding="utf-8")
+    meta = build_eval_set("ud:" + str(root), "he", "pos", tmp_path / "out")
+    assert [f["name"] for f in meta["files"]["train"]] == [f"he_htb-ud-train-{p}.conllu" for p in "abc"]
+    assert meta["sizes"] == {"train": 4937, "dev": 500, "test": 716}
+    from vocabswap.data.conllu import read_conllu
+
+    first_of_a = read_conllu(root / "he_htb-ud-train-a.conllu")[0].words
+    assert read_tagged(tmp_path / "out" / "train.tsv")[0][0] == first_of_a
+    (root / "he_htb-ud-train.conllu").write_text("\n\n".join(blocks[:5]) + "\n\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"UD_Parts: several train files that are not one split's parts"):
+        build_eval_set("ud:" + str(root), "he", "pos", tmp_path / "out2")
+    for p in root.glob("*-ud-train*.conllu"):
+        p.unlink()
+    with pytest.raises(InputError, match=r"no \*-ud-train.conllu \(nor its parts\)"):
+        build_eval_set("ud:" + str(root), "he", "pos", tmp_path / "out3")
+    assert not (tmp_path / "out2").exists() and not (tmp_path / "out3").exists()

@@ -95,6 +95,7 @@ SAMPLING = {
     "lapt_passes": 1,
     "dev_lines": 10_000,
     "seed": 1,
+    "dev_within_inputs": True,
     "tokenizer_lines": 5_000_000,
     "cap_bytes": 2_000_000_000,
     "max_repeat": 100,

@@ -67,6 +67,39 @@ def test_ner_with_long_sentences_windows_and_paper_compat(model: Path, eval_dirs
     assert compat["paper_compat"] and compat["settings"]["paper_compat"]
 
 
+def test_accumulation_steps_once_per_n_batches_on_summed_losses(
+    model: Path, eval_dirs, tmp_path: Path, monkeypatch
+) -> None:
+    """The authors' gradient_accumulation: N batches' mean losses are backpropagated into one gradient (their
+    sum) before each clipped optimizer step; the count carries across epochs (24 sentences in 64-sub-word
+    windows, batch 8: 4 batches an epoch, 8 in 2 epochs, so 8 steps at N = 1 and 4 at N = 2)."""
+    import torch
+
+    steps: list[int] = []
+    step = torch.optim.Adam.step
+
+    def counted(self, *args, **kwargs):
+        steps.append(1)
+        return step(self, *args, **kwargs)
+
+    monkeypatch.setattr(torch.optim.Adam, "step", counted)
+    one = run_finetune(
+        model, eval_dirs["pos"], tmp_path / "one.json", FinetuneConfig(task="pos", seed=1, **FAST)
+    )
+    assert len(steps) == 8 and one["settings"]["accumulation"] == 1
+    steps.clear()
+    two = run_finetune(
+        model,
+        eval_dirs["pos"],
+        tmp_path / "two.json",
+        FinetuneConfig(task="pos", seed=1, accumulation=2, **FAST),
+    )
+    assert len(steps) == 4 and two["settings"]["accumulation"] == 2
+    assert two["dev_curve"] != one["dev_curve"]
+    with pytest.raises(VocabswapError, match="--accumulation must be at least 1"):
+        FinetuneConfig(task="pos", seed=1, accumulation=0).validate()
+
+
 def test_unseen_test_label_is_reported_and_counted_wrong(model: Path, eval_dirs, tmp_path: Path) -> None:
     data = tmp_path / "data"
     shutil.copytree(eval_dirs["pos"], data)

@@ -311,3 +311,36 @@ def test_word_vectors_file_gives_the_same_focus_rows_as_the_model(focus_ctx, foc
     other = compute(dataclasses.replace(focus_ctx, fasttext_model=vec), build_recipe("focus"), seed=1)
     assert other.report["counts"] == focus_result.report["counts"]
     np.testing.assert_allclose(other.rows.emb, focus_result.rows.emb, rtol=1e-4, atol=1e-5)
+
+
+def test_fasttext_trains_on_the_tokenizers_own_text(he_tokenizer, short_hebrew_text, tmp_path):
+    """Footnote 4: FOCUS's fastText trains on the vocabulary's training text. Above the whole-text limit
+    the tokenizer trains on a seeded subset, and fastText reads exactly those lines (the same token counts
+    as a model trained on that subset written out), not the whole corpus."""
+    from vocabswap.modeldir import load_tokenizer
+    from vocabswap.tokenizer import write_training_text
+
+    tok = load_tokenizer(he_tokenizer, xlmr_ids=True)
+    options = FastTextOptions(dim=16, epochs=1, min_count=1, bucket=20_000)
+    size = short_hebrew_text.stat().st_size
+    limits = {"limit_bytes": size // 2, "subset_bytes": size // 3, "seed": 1}  # a third of the lines kept
+    ours = aux_embeddings.train_fasttext_on_tokenizer_text(
+        [short_hebrew_text], tok, options=options, **limits
+    )
+    subset = tmp_path / "subset.txt"
+    n, _ = write_training_text([short_hebrew_text], subset, **limits)
+    assert 50 < n < 200
+    same = aux_embeddings.train_fasttext(subset, tok, options=options, seed=1)
+    whole = aux_embeddings.train_fasttext(short_hebrew_text, tok, options=options, seed=1)
+
+    def counts(model):
+        words, freqs = model.get_words(include_freq=True)
+        return dict(zip(words, freqs.tolist(), strict=True))
+
+    assert counts(ours) == counts(same)
+    assert sum(counts(whole).values()) > 2 * sum(counts(ours).values())
+    # below the limit the tokenizer (and so fastText) takes everything
+    everything = aux_embeddings.train_fasttext_on_tokenizer_text(
+        [short_hebrew_text], tok, options=options, limit_bytes=size + 1, subset_bytes=1, seed=1
+    )
+    assert counts(everything) == counts(whole)

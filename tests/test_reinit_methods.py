@@ -216,6 +216,23 @@ def test_paper_compat_script_keeps_standard_normal_rows_for_categories_absent_fr
         assert paper.report["counts"]["script"] == default.report["counts"]["script"] + 5 > 1000
 
 
+def test_paper_compat_script_reads_unicode_15(he_ctx):
+    """The authors' Scripts-15.0.0.txt: under paper_compat a piece of characters added since (U+1C89-1C8A,
+    Cyrillic in Unicode 16) is Unknown, by default it is Cyrillic; the report names the version read."""
+    import dataclasses
+
+    pieces = list(he_ctx.new_pieces)
+    added = np.arange(100, 110)
+    for k, i in enumerate(added, 1):
+        pieces[i] = "▁" + "\u1c89\u1c8a" * k
+    ctx = dataclasses.replace(he_ctx, new_pieces=pieces)
+    paper, default = run(ctx, "script", paper_compat=True), run(ctx, "script")
+    assert (paper.report["unicode_version"], default.report["unicode_version"]) == ("15.0.0", "18.0.0")
+    unknown = paper.report["categories"].get("Unknown", 0) - default.report["categories"].get("Unknown", 0)
+    cyrillic = default.report["categories"]["Cyrillic"] - paper.report["categories"].get("Cyrillic", 0)
+    assert unknown == cyrillic == len(added)
+
+
 def test_fvt_is_the_mean_of_the_base_pieces(he_ctx):
     ctx = he_ctx
     result = run(ctx, "fvt+ident")

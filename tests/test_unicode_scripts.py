@@ -101,3 +101,30 @@ def test_vectorised_categories_equal_the_reference_on_the_xlmr_vocabulary(base_m
     assert got == ref
     scripts = Counter(g.rsplit("_", 1)[0] for g in got)
     assert len(scripts) > 30 and scripts.most_common(1)[0][0] in ("Latin", "Common")
+
+
+def test_the_papers_unicode_15_table():
+    """paper_compat reads Unicode 15.0 (the authors' Scripts-15.0.0.txt): a character added since is Unknown
+    there; everything else keeps its script. The shipped delta covers characters the pinned table assigns."""
+    from vocabswap.unicode15 import UNICODE_15_0_UNKNOWN
+    from vocabswap.unicode_scripts import PAPER_UNICODE_VERSION
+
+    names = script_names()
+    everything = np.arange(0x110000)
+    now, then = codepoint_scripts(everything), codepoint_scripts(everything, version=PAPER_UNICODE_VERSION)
+    changed = np.nonzero(now != then)[0]
+    assert len(changed) == sum(b - a + 1 for a, b in UNICODE_15_0_UNKNOWN) == 23_622
+    assert {names[c] for c in then[changed]} == {"Unknown"}
+    assert "Unknown" not in {names[c] for c in now[changed]}
+    # U+05C8 (Hebrew) and U+1C89 (Cyrillic) came after 15.0; U+1E030 (Cyrillic Extended-D) came in 15.0
+    for cp, script in ((0x05C8, "Hebrew"), (0x1C89, "Cyrillic"), (0x1E030, "Cyrillic")):
+        assert names[codepoint_scripts(np.asarray([cp]))[0]] == script
+    assert [names[c] for c in codepoint_scripts(np.asarray([0x05C8, 0x1C89, 0x1E030]), version="15.0.0")] == [
+        "Unknown",
+        "Unknown",
+        "Cyrillic",
+    ]
+    codes, labels = categorise(["▁\u1c89\u1c89a", "▁ab"], version=PAPER_UNICODE_VERSION)
+    assert [labels[c] for c in codes] == ["Unknown", "Latin"]
+    with pytest.raises(ValueError, match="not available"):
+        codepoint_scripts(np.asarray([65]), version="14.0.0")

@@ -72,7 +72,7 @@ def test_paper_grid_dry_run_plans_every_job(tmp_path: Path):
     )
     expected = {
         "base_model": 1,
-        "download_corpus": 10 + 2 + 2,  # OSCAR for all; OPUS and Bible for Erzya and Sami
+        "download_corpus": 8 + 2,  # OSCAR-2201 for all but Erzya and Sami (it has neither); OPUS for both
         "clean_corpus": 10,
         "split_corpus": 10,
         "sample_target": 2,

@@ -36,6 +36,7 @@ HETR = {
     "targets": {"hetr": {"languages": ["he", "tr"]}},
     "experiments": {"multilingual": {"title": "Hebrew + Turkish", "targets": ["hetr"]}},
     "methods": METHODS,
+    "sampling": {"dev_within_inputs": True},  # the paper's 100,000 dev lines would dwarf 6 LAPT steps
 }
 
 
@@ -59,14 +60,15 @@ def rule_params(rule: str, config: Path, cwd: Path, **wildcards: str) -> dict:
 
 def test_paper_grid_samples_keep_the_papers_sizes(tmp_path: Path):
     """config/paper.yaml: the multilingual and Uralic LAPT samples are 100k steps × 200 sequences = 20M
-    lines (one pass), the tokenizer samples 5M lines, α = 0.2, 2 GB per language."""
+    lines (one pass), the tokenizer samples 5M lines kept whole below 2 GB, α = 0.2, 2 GB per language."""
     paper = ROOT / "config" / "paper.yaml"
     for target, langs in (("multi", 8), ("uralic", 6)):
         params = rule_params("sample_target", paper, tmp_path, target=target)
         plan = params["sampling"]
         assert plan["train_lines"] == 20_000_000 and plan["tokenizer_lines"] == 5_000_000, plan
-        assert plan["dev_lines"] == 10_000 and plan["alpha"] == 0.2 and plan["cap_bytes"] == 2_000_000_000
-        assert plan["tokenizer_max_bytes"] == 1_000_000_000 and "100000 × 200 / 1" in plan["train_sized_by"]
+        assert plan["dev_lines"] == 100_000 and not plan["dev_within_inputs"]
+        assert plan["alpha"] == 0.2 and plan["cap_bytes"] == 2_000_000_000
+        assert plan["tokenizer_max_bytes"] == 2_000_000_000 and "100000 × 200 / 1" in plan["train_sized_by"]
         assert len(params["languages"]) == langs
 
 
@@ -99,7 +101,7 @@ def test_samples_are_sized_to_their_use(hetr_run: Path):
     n_train = sum(v["input_lines"] for v in tok["languages"].values())
     assert tok["requested_lines"] == 5_000_000 and tok["lines"] == n_train
     assert "train lines" in tok["sized_by"]
-    assert dev["requested_lines"] == 10_000 and dev["lines"] == 2 * 40  # corpus_split.dev_lines: 40 each
+    assert dev["requested_lines"] == 100_000 and dev["lines"] == 2 * 40  # corpus_split.dev_lines: 40 each
     for split, info in comp["splits"].items():
         path = targets / f"{split}.txt"
         assert info["bytes"] == path.stat().st_size and len(path.read_bytes().splitlines()) == info["lines"]

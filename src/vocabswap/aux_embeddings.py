@@ -120,6 +120,29 @@ def train_fasttext(
     return model
 
 
+def train_fasttext_on_tokenizer_text(
+    corpora: Sequence[str | Path],
+    tokenizer: PreTrainedTokenizerBase,
+    *,
+    options: FastTextOptions,
+    limit_bytes: int,
+    subset_bytes: int,
+    seed: int = 1,
+    save_to: str | Path | None = None,
+) -> Any:
+    """:func:`train_fasttext` on the very lines the tokenizer trained on (the paper's footnote 4: "trained
+    on the same set as the vocabulary"): ``corpora``, ``limit_bytes``, ``subset_bytes`` and ``seed`` as
+    given to :func:`vocabswap.tokenizer.train_tokenizer` (all of the text below ``limit_bytes``, else the
+    same seeded subset)."""
+    from vocabswap.tokenizer import write_training_text
+
+    with tempfile.TemporaryDirectory(prefix="vocabswap-fasttext-text-") as tmp:
+        text = Path(tmp) / "tokenizer_text.txt"
+        corpora = [Path(c) for c in corpora]
+        write_training_text(corpora, text, seed=seed, limit_bytes=limit_bytes, subset_bytes=subset_bytes)
+        return train_fasttext(text, tokenizer, options=options, seed=seed, save_to=save_to)
+
+
 def _train_with_retries(text: Path, corpus: str | Path, options: FastTextOptions, seed: int) -> Any:
     """fastText on the tokenised ``text``, halving the learning rate after each divergence (see
     :func:`train_fasttext`); ``corpus`` names the user's file in messages."""

@@ -376,8 +376,12 @@ class Grid:
             return deep_merge(base, self.config["languages"][lang].get(name))
         return copy.deepcopy(dict(base))
 
-    def finetune_settings(self, lang: str, task: str) -> dict[str, Any]:
+    def finetune_settings(self, lang: str, task: str, model: str | None = None) -> dict[str, Any]:
+        """The fine-tuning slice of one (language, task); ``model`` ``offtheshelf`` or ``fullvocab`` gets
+        the authors' baseline batches (``finetune_baselines``) under paper_compat."""
         settings = self.section("finetune", lang=lang)
+        if self.config["paper_compat"] and model in ("offtheshelf", "fullvocab"):
+            settings.update(self.config["finetune_baselines"])
         settings["patience"] = settings["patience"][task]
         if isinstance(settings["max_epochs"], dict):  # per task (paper: POS 64, NER 32)
             settings["max_epochs"] = settings["max_epochs"][task]

@@ -234,6 +234,7 @@ class _Run:
     pad_id: int
     device: torch.device
     autocast: contextlib.AbstractContextManager
+    pending: int = 0  # batches backpropagated since the last optimizer step (carried across epochs)
 
     @property
     def metric(self) -> str:
@@ -279,10 +280,13 @@ def _train_epoch(run: _Run, epoch: int) -> float:
         loss = tagging_loss(
             logits, b.labels.to(run.device), o_label=run.o_label, paper_compat=config.paper_compat
         )
-        run.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(run.model.parameters(), config.max_grad_norm)
-        run.optimizer.step()
+        loss.backward()  # summed over the accumulated batches, as the authors' train_model did
+        run.pending += 1
+        if run.pending >= config.accumulation:
+            torch.nn.utils.clip_grad_norm_(run.model.parameters(), config.max_grad_norm)
+            run.optimizer.step()
+            run.optimizer.zero_grad(set_to_none=True)
+            run.pending = 0
         losses.append(float(loss.detach()))
     return float(np.mean(losses))
 

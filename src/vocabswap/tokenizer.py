@@ -186,10 +186,11 @@ def _training_lines(corpora: Sequence[Path], dropped: dict[str, int]) -> Iterato
                 yield line
 
 
-def _write_training_text(
+def write_training_text(
     corpora: Sequence[Path], dest: Path, *, seed: int, limit_bytes: int, subset_bytes: int
 ) -> tuple[int, dict[str, int]]:
     """Write the training text to ``dest``: everything below ``limit_bytes``, else a seeded random subset.
+    The same arguments write the same lines: FOCUS's fastText trains on exactly the tokenizer's text.
 
     The subset streams: each line is kept with probability subset_bytes / total_bytes (Bernoulli sampling
     with a seeded generator), so memory stays constant. Returns the number of lines written and the counts
@@ -322,7 +323,7 @@ def train_tokenizer(
     names = ", ".join(str(p) for p in corpora)
     with tempfile.TemporaryDirectory(prefix="vocabswap-spm-") as tmp:
         text = Path(tmp) / "train.txt"
-        n_lines, dropped = _write_training_text(
+        n_lines, dropped = write_training_text(
             corpora, text, seed=seed, limit_bytes=full_text_limit_bytes, subset_bytes=subset_bytes
         )
         if n_lines == 0:

@@ -106,7 +106,12 @@ class FinetuneConfig:
     task: str = _opt("pos", choices=TASKS)
     seed: int = _opt(1)
     lr: float = _opt(5e-6, "Adam learning rate (constant)")
-    batch_size: int = _opt(72, "sequences per step")
+    batch_size: int = _opt(72, "sequences per forward pass (per optimizer step unless --accumulation)")
+    accumulation: int = _opt(
+        1,
+        "batches per optimizer step, their mean losses summed (the authors' gradient_accumulation: the "
+        "gradient is about N times a mean-loss gradient)",
+    )
     max_length: int = _opt(
         256, "sub-words per sequence incl. specials; longer sentences are split into windows of whole words"
     )
@@ -129,7 +134,7 @@ class FinetuneConfig:
     def validate(self) -> None:
         if self.task not in TASKS:
             raise VocabswapError(f"unknown task {self.task!r}; choose one of {', '.join(TASKS)}")
-        for name in ("batch_size", "effective_max_epochs", "eval_every", "train_cap"):
+        for name in ("batch_size", "accumulation", "effective_max_epochs", "eval_every", "train_cap"):
             if getattr(self, name) < 1:
                 raise VocabswapError(
                     f"--{name.removeprefix('effective_').replace('_', '-')} must be at least 1, "

@@ -24,6 +24,8 @@ from fontTools.unicodedata import Scripts as _ucd_scripts
 
 WORD_START = "▁"  # SentencePiece's word-boundary marker (U+2581)
 UNICODE_VERSION = "18.0.0"  # of fontTools' Scripts table in the pinned fontTools (see its header)
+PAPER_UNICODE_VERSION = "15.0.0"  # the authors' Scripts-15.0.0.txt (paper_compat)
+UNICODE_VERSIONS = (UNICODE_VERSION, PAPER_UNICODE_VERSION)
 
 
 @cache
@@ -42,10 +44,28 @@ def script_names() -> tuple[str, ...]:
     return _tables()[2]
 
 
-def codepoint_scripts(codepoints: np.ndarray) -> np.ndarray:
-    """Script code (index into :func:`script_names`) of every code point in ``codepoints``."""
-    starts, values, _ = _tables()
-    return values[np.searchsorted(starts, np.asarray(codepoints, dtype=np.int64), side="right") - 1]
+@cache
+def _unknown_since_15() -> tuple[np.ndarray, np.ndarray]:
+    from vocabswap.unicode15 import UNICODE_15_0_UNKNOWN
+
+    ranges = np.asarray(UNICODE_15_0_UNKNOWN, dtype=np.int64)
+    return ranges[:, 0], ranges[:, 1]
+
+
+def codepoint_scripts(codepoints: np.ndarray, *, version: str = UNICODE_VERSION) -> np.ndarray:
+    """Script code (index into :func:`script_names`) of every code point in ``codepoints``, by the
+    Scripts.txt of Unicode ``version`` (one of ``UNICODE_VERSIONS``)."""
+    if version not in UNICODE_VERSIONS:
+        raise ValueError(f"Unicode version {version!r} not available (one of {', '.join(UNICODE_VERSIONS)})")
+    starts, values, names = _tables()
+    cps = np.asarray(codepoints, dtype=np.int64)
+    codes = values[np.searchsorted(starts, cps, side="right") - 1]
+    if version == PAPER_UNICODE_VERSION:
+        first, last = _unknown_since_15()
+        at = np.searchsorted(first, cps, side="right") - 1
+        added = (at >= 0) & (cps <= last[np.maximum(at, 0)])
+        codes = np.where(added, names.index("Unknown"), codes).astype(values.dtype)
+    return codes
 
 
 def char_script(char: str) -> str:
@@ -62,12 +82,13 @@ def _codepoints(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
     return cps, owner
 
 
-def piece_scripts(pieces: Sequence[str]) -> np.ndarray:
-    """Script code of every piece by SPEC §3 (majority after one ``▁`` stripped, ties -> earliest)."""
+def piece_scripts(pieces: Sequence[str], *, version: str = UNICODE_VERSION) -> np.ndarray:
+    """Script code of every piece by SPEC §3 (majority after one ``▁`` stripped, ties -> earliest), by
+    the Scripts.txt of Unicode ``version``."""
     n = len(pieces)
     stripped = [p[1:] if p.startswith(WORD_START) else p for p in pieces]
     cps, owner = _codepoints(stripped)
-    scripts = codepoint_scripts(cps)
+    scripts = codepoint_scripts(cps, version=version)
     n_scripts = len(script_names())
     result = np.full(n, -1, dtype=np.int32)
     if len(cps):
@@ -90,15 +111,18 @@ def piece_is_initial(pieces: Sequence[str]) -> np.ndarray:
     return np.fromiter((p.startswith(WORD_START) for p in pieces), dtype=bool, count=len(pieces))
 
 
-def categorise(pieces: Sequence[str], *, position: bool = False) -> tuple[np.ndarray, list[str]]:
+def categorise(
+    pieces: Sequence[str], *, position: bool = False, version: str = UNICODE_VERSION
+) -> tuple[np.ndarray, list[str]]:
     """Category code per piece and the category labels the codes index.
 
     Labels are script names (``Hebrew``) or, with ``position``, ``Hebrew_initial`` / ``Hebrew_medial``.
     Codes are stable across calls: ``script * 2 + medial`` with position, else the script code, so
-    categories of two vocabularies computed separately are directly comparable.
+    categories of two vocabularies computed separately are directly comparable. ``version``: the
+    Unicode version of the script table (``PAPER_UNICODE_VERSION`` under paper_compat).
     """
     names = script_names()
-    scripts = piece_scripts(pieces)
+    scripts = piece_scripts(pieces, version=version)
     if not position:
         return scripts, list(names)
     medial = ~piece_is_initial(pieces)

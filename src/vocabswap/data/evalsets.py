@@ -3,7 +3,9 @@
 
 - ``packaged:ud-hebrew-htb`` (pos, ner), ``packaged:turkish-treebanks`` (pos): see ``packaged``;
 - ``ud:DIR``: a UD treebank directory with ``*-ud-train.conllu``, ``*-ud-test.conllu`` and, if it has
-  one, ``*-ud-dev.conllu`` (without it, ``dev_from_train`` sentences are carved from train, seeded);
+  one, ``*-ud-dev.conllu``; a split shipped in parts (``*-ud-train-a.conllu``, ``-b``, ...) is read as
+  their concatenation in name order (``meta.json`` lists the parts); without a dev split,
+  ``dev_from_train`` sentences are carved from train as the authors' ``tools/downsample_ud.py`` did;
 - ``wikiann:FILE``: an original WikiAnn per-language file (``.bio``, or the ``.tar.gz`` holding it),
   re-split 85/5/10 at random with the minimum sizes and the test-only rule (``splits.WikiannSplit``).
 
@@ -31,26 +33,39 @@ from vocabswap.registry import TASKS
 Tagged = list[tuple[list[str], list[str]]]
 
 
-def _ud_dir_splits(root: Path, *, seed: int, dev_from_train: int | None) -> tuple[dict[str, Tagged], dict]:
-    def one(split: str) -> Path | None:
-        found = sorted(root.glob(f"*-ud-{split}.conllu"))
-        if len(found) > 1:
-            raise InputError(root, None, f"several *-ud-{split}.conllu files: {[p.name for p in found]}")
-        return found[0] if found else None
+def ud_split_files(root: Path) -> dict[str, list[Path]]:
+    """The ``.conllu`` files of each split of a UD treebank directory, in name order: one
+    ``*-ud-<split>.conllu``, or a split shipped in several parts (UD_Russian-SynTagRus r2.11:
+    ``ru_syntagrus-ud-train-a.conllu``, ``-train-b``, ``-train-c``), but never both."""
+    files: dict[str, list[Path]] = {}
+    for split in ("train", "dev", "test"):
+        whole = sorted(root.glob(f"*-ud-{split}.conllu"))
+        parts = sorted(root.glob(f"*-ud-{split}-*.conllu"))
+        if len(whole) > 1 or (whole and parts):
+            names = [p.name for p in whole + parts]
+            raise InputError(root, None, f"several {split} files that are not one split's parts: {names}")
+        files[split] = whole or parts
+    for split in ("train", "test"):
+        if not files[split]:
+            raise InputError(root, None, f"no *-ud-{split}.conllu (nor its parts) in the treebank directory")
+    return files
 
-    paths = {s: one(s) for s in ("train", "dev", "test")}
-    for s in ("train", "test"):
-        if paths[s] is None:
-            raise InputError(root, None, f"no *-ud-{s}.conllu in the treebank directory")
-    data = {s: [(x.words, x.upos) for x in read_conllu(p)] for s, p in paths.items() if p is not None}
+
+def _ud_dir_splits(root: Path, *, seed: int, dev_from_train: int | None) -> tuple[dict[str, Tagged], dict]:
+    paths = ud_split_files(root)
+    data = {s: [(x.words, x.upos) for p in ps for x in read_conllu(p)] for s, ps in paths.items() if ps}
     if not data["train"]:  # would silently make the language test-only
-        raise InputError(paths["train"], None, "no sentences in the UD train file")
+        raise InputError(paths["train"][0], None, "no sentences in the UD train file")
     info: dict[str, Any] = {
-        "files": {s: {"name": p.name, "sha256": file_sha256(p)} for s, p in paths.items() if p}
+        "files": {
+            s: [{"name": p.name, "sha256": file_sha256(p)} for p in ps] for s, ps in paths.items() if ps
+        }
     }
-    if paths["dev"] is None:
+    if not paths["dev"]:
         if not dev_from_train:
-            raise VocabswapError(f"{root}: the treebank has no dev split; set dev_from_train (Erzya: 300)")
+            raise VocabswapError(
+                f"{root}: the treebank has no dev split; set dev_from_train (Erzya: 300, North Sami: 256)"
+            )
         data["train"], data["dev"] = carve_dev(data["train"], dev_from_train, seed=seed)
         info["dev_from_train"] = {"sentences": dev_from_train, "seed": seed}
     elif dev_from_train:
@@ -141,7 +156,7 @@ def _wikiann_data(arg: str, task: str, meta: dict, *, resplit: bool | None) -> d
         raise VocabswapError("WikiAnn gives NER data only")
     path = _resolve_wikiann(arg)
     data = {"train": _read_wikiann(path), "dev": [], "test": []}
-    meta["files"] = {"all": {"name": path.name, "sha256": file_sha256(path)}}
+    meta["files"] = {"all": [{"name": path.name, "sha256": file_sha256(path)}]}
     if resplit is False:
         raise VocabswapError("WikiAnn has no standard split; it must be re-split")
     return data

@@ -11,8 +11,9 @@ use. The LAPT sample is a file holding what the target's LAPT jobs read, ``lapt.
 sampling.lapt_passes`` lines (the paper: 100,000 × 200 = 20M lines, one pass). It is materialised rather
 than streamed into LAPT: every method and regime of the target reads the same sequences, LAPT's packing
 cache and resume logic key on one input file, and the file is no larger than what LAPT reads anyway. The
-dev and tokenizer samples hold at most as many lines as their inputs together (the authors' sampling
-tool's own default length), and the tokenizer sample at most what the tokenizer trainer takes whole
+dev sample holds ``dev_lines`` (drawn with replacement, as the authors' tool drew its 100,000; with
+``dev_within_inputs`` at most the dev inputs' lines together); the tokenizer sample holds at most as many
+lines as its inputs together, and at most what the tokenizer trainer takes whole
 (``tokenizer.max_text_bytes``; above it the trainer keeps only a ~250 MB subset). A sample that draws a
 language's lines more than ``max_repeat`` times on average warns in the log and in the composition.
 """
@@ -334,7 +335,11 @@ def sample_sizes(
         "dev": _capped(
             plan["dev_lines"],
             "sampling.dev_lines",
-            (sum(st.lines for st in dev.values()), "the languages' dev lines together"),
+            *(
+                [(sum(st.lines for st in dev.values()), "the languages' dev lines together")]
+                if plan["dev_within_inputs"]
+                else []
+            ),
         ),
         "tokenizer": _capped(
             plan["tokenizer_lines"],

@@ -14,6 +14,7 @@ from typing import Protocol
 
 import numpy as np
 
+from vocabswap import unicode_scripts
 from vocabswap.registry import METHODS, canonical_name
 from vocabswap.reinit.core import Context, Rows
 from vocabswap.reinit.focus import Focus, FocusOptions
@@ -71,13 +72,23 @@ class MethodOptions:
     seed: int = 1
 
 
+def _unicode_version(paper_compat: bool) -> str:
+    """SCRIPT's Scripts.txt: the pinned fontTools' table, or under paper_compat the authors' 15.0."""
+    return unicode_scripts.PAPER_UNICODE_VERSION if paper_compat else unicode_scripts.UNICODE_VERSION
+
+
 # Base filler name (the registry's METHODS) -> its part, built from the options and paper_compat.
 FILLERS: dict[str, Callable[[MethodOptions, bool], Filler]] = {
     "random": lambda opts, compat: StandardNormal(),
     "mean": lambda opts, compat: MatrixNormal(),
-    "script": lambda opts, compat: CategoryNormal(name="script", absent_standard_normal=compat),
+    "script": lambda opts, compat: CategoryNormal(
+        name="script", absent_standard_normal=compat, unicode_version=_unicode_version(compat)
+    ),
     "script+posn": lambda opts, compat: CategoryNormal(
-        position=True, name="script+posn", absent_standard_normal=compat
+        position=True,
+        name="script+posn",
+        absent_standard_normal=compat,
+        unicode_version=_unicode_version(compat),
     ),
     "focus": lambda opts, compat: Focus(options=opts.focus, seed=opts.seed),
     "fvt": lambda opts, compat: FVT(),

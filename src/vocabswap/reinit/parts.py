@@ -84,20 +84,22 @@ class CategoryNormal:
     diagonal Normal of its category's base rows (SPEC §3); categories with fewer than two base rows
     fall back to the whole-matrix Normal (recorded as ``fallback``). ``absent_standard_normal``
     (paper_compat) keeps N(0, 1) rows, recorded as ``random``, for categories with no base row at all:
-    the paper code leaves them as its untouched ``nn.Embedding`` init."""
+    the paper code leaves them as its untouched ``nn.Embedding`` init. ``unicode_version``: the Scripts.txt
+    the categories come from (paper_compat: the authors' 15.0)."""
 
     position: bool = False
     name: str = "script"
     overwrites_specials_in_paper_compat: bool = True  # the paper's code sampled the special rows too
     absent_standard_normal: bool = False
+    unicode_version: str = unicode_scripts.UNICODE_VERSION
 
     def fill(self, ctx: Context, rows: Rows, targets: np.ndarray, rng: np.random.Generator) -> None:
         base_rows = ctx.ordinary_base_rows
         base_codes, labels = unicode_scripts.categorise(
-            [ctx.base_pieces[i] for i in base_rows], position=self.position
+            [ctx.base_pieces[i] for i in base_rows], position=self.position, version=self.unicode_version
         )
         new_codes, _ = unicode_scripts.categorise(
-            [ctx.new_pieces[i] for i in targets], position=self.position
+            [ctx.new_pieces[i] for i in targets], position=self.position, version=self.unicode_version
         )
         wanted = np.isin(base_codes, np.unique(new_codes))
         count, mean, std, bias_mean = category_stats(
@@ -122,6 +124,7 @@ class CategoryNormal:
         rows.category_labels = labels
         rows.report["category_base_rows"] = {labels[c]: int(count[c]) for c in np.unique(new_codes)}
         rows.report["fallback_categories"] = sorted({labels[c] for c in new_codes[~known]})
+        rows.report["unicode_version"] = self.unicode_version
 
 
 @dataclass(frozen=True)
