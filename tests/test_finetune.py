@@ -9,10 +9,12 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 from _training import small_target_model
 
 from vocabswap.data.evalsets import build_eval_set
 from vocabswap.data.tagged import read_tagged, write_tagged
+from vocabswap.device import resolve_precision
 from vocabswap.errors import VocabswapError
 from vocabswap.finetune import FinetuneConfig, run_finetune
 
@@ -49,6 +51,18 @@ def test_same_seed_same_score_and_result_json(model: Path, eval_dirs, tmp_path: 
     assert saved["model"] == str(model) and saved["data"] == str(eval_dirs["pos"])
     assert saved["n_sentences"] == {"train": 24, "train_total": 24, "dev": 24, "test": 24}
     assert "NOUN" in saved["labels"] and set(saved["unseen_labels"]) == {"dev", "test"}
+    assert (
+        saved["precision"] == saved["settings"]["precision"] == resolve_precision("auto", torch.device("cpu"))
+    )
+    assert saved["settings"]["precision_requested"] == "auto"
+
+
+def test_fp32_and_bf16_results_record_their_precision(model: Path, eval_dirs, tmp_path: Path) -> None:
+    for precision in ("fp32", "bf16"):
+        cfg = FinetuneConfig(task="pos", seed=3, precision=precision, **{**FAST, "max_epochs": 1})
+        run_finetune(model, eval_dirs["pos"], tmp_path / f"{precision}.json", cfg)
+        saved = json.loads((tmp_path / f"{precision}.json").read_text())
+        assert saved["precision"] == saved["settings"]["precision"] == precision
 
 
 def test_ner_with_long_sentences_windows_and_paper_compat(model: Path, eval_dirs, tmp_path: Path) -> None:

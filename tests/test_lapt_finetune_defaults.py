@@ -74,6 +74,7 @@ LAPT_OPTIONS = [
     "--seed",
     "--log-every",
     "--device",
+    "--precision",
     "--no-bf16",
     "--state-dir",
     "--keep-state",
@@ -96,6 +97,7 @@ FINETUNE_OPTIONS = [
     "--dropout",
     "--paper-compat",
     "--device",
+    "--precision",
     "--no-bf16",
 ]
 

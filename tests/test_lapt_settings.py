@@ -189,3 +189,17 @@ def test_the_schema_checks_the_form_of_a_rule(paper, rule, expected):
     with pytest.raises(ConfigError) as err:
         validate_config(raw)
     assert expected in str(err.value)
+
+
+def test_every_lapt_and_finetune_job_gets_the_top_level_precision(paper):
+    """One setting, top-level ``precision``: paper.yaml pins the authors' fp32, the demo leaves it auto."""
+    from types import SimpleNamespace
+
+    from vocabswap.lapt_settings import job_settings
+
+    job = SimpleNamespace(target="he", regime="full", method="random")
+    demo = load_config(ROOT / "config" / "config.yaml")
+    for config, expected in ((paper, "fp32"), (demo, "auto")):
+        grid = Grid(config)
+        assert job_settings(grid, config.get("lapt_overrides"), job)["precision"] == expected
+        assert grid.finetune_settings("he", "pos")["precision"] == expected

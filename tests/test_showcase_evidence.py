@@ -32,6 +32,9 @@ def test_every_exported_file_matches_its_manifest_digest():
 def test_task_tables_rebuild_from_the_committed_result_jsons(task):
     settings = Grid(load_config(ROOT / "config" / "showcase.yaml")).table_settings("showcase", task)
     results = load_results(sorted((EVIDENCE / "results" / "finetune").rglob("*.json")))
+    # the seeds of the run that wrote the evidence (config/showcase.yaml now asks for 4; the committed run
+    # is of its 2-seed version, until the decisive run replaces it)
+    settings["seeds"] = sorted({r["cell"]["seed"] for r in results})
     table = build_table(results, **settings)
     committed = EVIDENCE / "results" / "tables" / "showcase"
     assert table.to_csv() == (committed / f"{task}.csv").read_text(encoding="utf-8")
@@ -67,8 +70,8 @@ def test_findings_read_the_committed_evidence():
     out = subprocess.run(
         [sys.executable, str(EVIDENCE / "findings.py")], capture_output=True, text=True, check=True
     ).stdout
-    assert "### POS" in out and "RANDOM worst:" in out and "LAPT-FULL ≥ LAPT-EMB for" in out
-    assert "off-the-shelf model:" in out
+    assert "### POS" in out and "RANDOM is worst: **" in out and "LAPT-FULL ≥ LAPT-EMB: **" in out
+    assert "off-the-shelf beats the best re-initialised model: **" in out and "### LAPT cost" in out
 
 
 def test_run_record_takes_the_main_snakemake_call_not_a_later_partial_one(tmp_path):

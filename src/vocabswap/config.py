@@ -386,6 +386,7 @@ class Grid:
         if isinstance(settings["max_epochs"], dict):  # per task (paper: POS 64, NER 32)
             settings["max_epochs"] = settings["max_epochs"][task]
         settings["paper_compat"] = self.config["paper_compat"]
+        settings["precision"] = self.config["precision"]
         return settings
 
     def eval_settings(self, lang: str, task: str) -> dict[str, Any]:

@@ -7,11 +7,13 @@ import contextlib
 import datetime
 import os
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
 
 from vocabswap.errors import VocabswapError
+from vocabswap.registry import PRECISIONS
 
 
 @dataclass(frozen=True)
@@ -81,16 +83,48 @@ def pick_device(kind: str, dist: Dist | None = None) -> torch.device:
     return torch.device("cpu")
 
 
-def autocast_for(device: torch.device, bf16: bool) -> contextlib.AbstractContextManager:
-    """bf16 autocast on CUDA when asked for; CPU always runs fp32."""
-    if device.type == "cuda" and bf16:
-        return torch.autocast("cuda", dtype=torch.bfloat16)
+# CPU flags (Linux /proc/cpuinfo) of native bf16 matrix instructions; without them bf16 is emulated, slower.
+CPU_BF16_FLAGS = ("amx_bf16", "avx512_bf16")
+
+
+def cpu_bf16_flags(cpuinfo: Path = Path("/proc/cpuinfo")) -> tuple[str, ...]:
+    """The native bf16 flags of this CPU (empty where there are none or cpuinfo is unreadable)."""
+    try:
+        text = cpuinfo.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ()
+    flags = set()
+    for line in text.splitlines():
+        if line.startswith("flags"):
+            flags.update(line.partition(":")[2].split())
+    return tuple(f for f in CPU_BF16_FLAGS if f in flags)
+
+
+def native_bf16(device: torch.device) -> bool:
+    """Whether ``device`` computes bf16 natively (CUDA: ``is_bf16_supported``; CPU: AMX or AVX512-BF16)."""
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    return device.type == "cpu" and bool(cpu_bf16_flags())
+
+
+def resolve_precision(requested: str, device: torch.device) -> str:
+    """The precision a run uses, ``bf16`` (autocast; weights and optimizer stay fp32) or ``fp32``:
+    ``auto`` is bf16 where the device has native bf16, fp32 elsewhere; ``bf16`` and ``fp32`` are honoured
+    (bf16 on a CPU without native support is emulated, slowly; on such a GPU it is an error)."""
+    if requested not in PRECISIONS:
+        raise VocabswapError(f"unknown precision {requested!r}; use {', '.join(PRECISIONS)}")
+    if requested == "auto":
+        return "bf16" if native_bf16(device) else "fp32"
+    if requested == "bf16" and device.type == "cuda" and not torch.cuda.is_bf16_supported():
+        raise VocabswapError("--precision bf16: this GPU has no bf16 support; use --precision auto or fp32")
+    return requested
+
+
+def autocast_for(device: torch.device, precision: str) -> contextlib.AbstractContextManager:
+    """bf16 autocast for a resolved precision ``bf16``; nothing (plain fp32) for ``fp32``."""
+    if precision == "bf16":
+        return torch.autocast(device.type, dtype=torch.bfloat16)
     return contextlib.nullcontext()
-
-
-def precision_name(device: torch.device, bf16: bool) -> str:
-    """What :func:`autocast_for` gives, as the settings record it."""
-    return "bf16-autocast" if device.type == "cuda" and bf16 else "fp32"
 
 
 def sub_seed(*parts: int) -> int:

@@ -42,7 +42,7 @@ from tqdm.auto import tqdm
 
 from vocabswap.atomic import write_json
 from vocabswap.data.tagged import read_tagged
-from vocabswap.device import autocast_for, pick_device, precision_name, sub_seed
+from vocabswap.device import autocast_for, pick_device, resolve_precision, sub_seed
 from vocabswap.errors import VocabswapError
 from vocabswap.modeldir import check_vocab_fits, load_tokenizer
 from vocabswap.registry import OFF_THE_SHELF
@@ -251,7 +251,7 @@ def _build_run(
 ) -> _Run:
     device = pick_device(config.device)
     use_cuda = device.type == "cuda"
-    autocast = autocast_for(device, config.bf16)
+    autocast = autocast_for(device, resolve_precision(config.precision, device))
     torch.manual_seed(sub_seed(config.seed, 10))  # head initialisation and dropout
     encoder = load_encoder(model_dir)
     check_vocab_fits(model_dir, tokenizer, encoder)
@@ -403,7 +403,8 @@ def _record(
         patience=config.effective_patience,
         max_epochs=config.effective_max_epochs,
         device=str(run.device),
-        precision=precision_name(run.device, config.bf16),
+        precision=resolve_precision(config.precision, run.device),  # as run: bf16 or fp32
+        precision_requested=config.precision,
     )
     return {
         "task": config.task,
@@ -413,6 +414,7 @@ def _record(
         **fit,
         "seed": config.seed,
         "paper_compat": config.paper_compat,
+        "precision": settings["precision"],
         "settings": settings,
         "model": str(model_dir),
         "data": str(data_dir),

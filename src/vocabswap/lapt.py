@@ -20,8 +20,8 @@ One training loop (no Hugging Face Trainer: freezing, resume and the masked-only
 * A non-finite loss or gradient norm restarts from the last checkpoint with max grad norm 0.5, logged.
 * The output is written atomically: the best-dev model as a Hugging Face directory with the tokenizer,
   ``lapt_log.json`` (settings, dev curve, tokens, FLOPs both ways, restarts) and ``training_log.jsonl``.
-* GPU: bf16 autocast, SDPA attention, fused AdamW; multi-GPU/-process via ``torchrun`` (NCCL on GPU, gloo
-  on CPU).
+* bf16 autocast where the device computes bf16 natively (``--precision``); on GPU SDPA attention, fused
+  AdamW; multi-GPU/-process via ``torchrun`` (NCCL on GPU, gloo on CPU).
 """
 
 from __future__ import annotations
@@ -50,8 +50,8 @@ from vocabswap.device import (
     autocast_for,
     init_distributed,
     pick_device,
-    precision_name,
     resolve_kind,
+    resolve_precision,
     sub_seed,
 )
 from vocabswap.errors import VocabswapError
@@ -551,7 +551,8 @@ def _build_run(
         paths=paths, config=config, sd=sd, dist=dist, device=device, callback=callback, model=model,
         objective=MaskedLMObjective(model, head=config.head), optimizer=optimizer,
         scheduler=torch.optim.lr_scheduler.LambdaLR(optimizer, lambda at: max(0.0, 1.0 - at / config.steps)),
-        autocast=autocast_for(device, config.bf16), masker=masker, pad_id=pad_id,
+        autocast=autocast_for(device, resolve_precision(config.precision, device)),
+        masker=masker, pad_id=pad_id,
         flop_model=MLMFlopModel.from_config(model.config), train=train, dev=dev,
         dev_batches=prepare_dev(dev, masker, config.seed, pad_id, config.micro_batch_size * 2),
         stream=BatchStream(len(train), config.batch_size, config.seed), per_process=per_process,
@@ -570,7 +571,8 @@ def _settings(run: _Run) -> dict[str, Any]:
         per_process_batch=len(run.per_process),
         accumulation_steps=-(-len(run.per_process) // config.micro_batch_size),
         device=str(run.device),
-        precision=precision_name(run.device, config.bf16),
+        precision=resolve_precision(config.precision, run.device),  # as run: bf16 or fp32
+        precision_requested=config.precision,
     )
     return settings
 
@@ -591,7 +593,9 @@ def _resume_or_start(run: _Run) -> None:
         run.state = sd.load_checkpoint(run.model, run.optimizer, run.scheduler)
         if dist.main:
             sd.truncate_log(run.state.step)
-            sd.append_log({"event": "resumed", "step": run.state.step, "time": time.time()})
+            # precision may differ from the start's (a job moved to another CPU): the log shows it
+            sd.append_log({"event": "resumed", "step": run.state.step, "precision": run.settings["precision"],
+                           "time": time.time()})  # fmt: skip
         log.info("resumed from %s at step %d", sd.checkpoint, run.state.step)
         return
     run.state = TrainState(max_grad_norm=run.config.max_grad_norm)
@@ -824,6 +828,7 @@ def _summary(run: _Run) -> dict[str, Any]:
         "out": str(run.paths.out),
         "state_dir": str(run.sd.root),
         "settings": run.settings,
+        "precision": run.settings["precision"],
         "data": {
             "train_lines": train.n_lines,
             "train_tokens": train.n_tokens,

@@ -67,11 +67,13 @@ def lapt_settings(
 
 
 def job_settings(grid: Any, overrides: Sequence[Mapping[str, Any]] | None, wildcards: Any) -> dict[str, Any]:
-    """The settings of the LAPT job ``wildcards`` (target, regime, method) of a workflow ``Grid``."""
-    return lapt_settings(
+    """The settings of the LAPT job ``wildcards`` (target, regime, method) of a workflow ``Grid``, with the
+    config's top-level ``precision``."""
+    settings = lapt_settings(
         grid.section("lapt", target=wildcards.target),
         overrides,
         target=wildcards.target,
         regime=wildcards.regime,
         method=wildcards.method,
     )
+    return {**settings, "precision": grid.config["precision"]}

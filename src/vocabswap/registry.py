@@ -44,6 +44,8 @@ PAPER_METHOD_ORDER = (
 )
 TASKS = ("pos", "ner")
 REGIMES = ("full", "emb")
+# Training precision: auto = bf16 autocast where the device computes bf16 natively, fp32 elsewhere.
+PRECISIONS = ("auto", "bf16", "fp32")
 FULL_VOCAB = "fullvocab"  # pseudo-method: LAPT of the base model with its own vocabulary
 OFF_THE_SHELF = "offtheshelf"  # pseudo-target: the base model fine-tuned without LAPT
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from vocabswap.errors import VocabswapError
-from vocabswap.registry import REGIMES, TASKS
+from vocabswap.registry import PRECISIONS, REGIMES, TASKS
 
 DEVICES = ("auto", "cpu", "cuda")
 # How LAPT cuts text into sequences (vocabswap.mlm): one line per sequence, or concatenated full blocks.
@@ -23,6 +23,22 @@ MAX_EPOCHS = {"pos": 64, "ner": 32}  # the paper's configs (*_pos_*.yml: 64, *_n
 def _opt(default, help_text: str | None = None, **meta):
     """A dataclass field with its CLI help (and choices/hidden) in the metadata."""
     return field(default=default, metadata={"help": help_text, **meta})
+
+
+def _precision():
+    """The ``precision`` field of both configs; ``--no-bf16`` is short for ``--precision fp32``."""
+    return _opt(
+        "auto",
+        "auto: bf16 autocast where the device computes bf16 natively (CPU flags amx_bf16/avx512_bf16, a "
+        "bf16 GPU), fp32 elsewhere; bf16 or fp32 force one",
+        choices=PRECISIONS,
+        aliases={"--no-bf16": "fp32"},
+    )
+
+
+def _check_precision(precision: str) -> None:
+    if precision not in PRECISIONS:
+        raise VocabswapError(f"--precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
 
 
 @dataclass
@@ -65,7 +81,7 @@ class LaptConfig:
     )
     log_every: int = _opt(100, "steps between training-log records")
     device: str = _opt("auto", choices=DEVICES)
-    bf16: bool = _opt(True, "fp32 on GPU (CPU is always fp32)")  # autocast on CUDA only
+    precision: str = _precision()
     keep_state: bool = _opt(False, "keep the state directory after success")
     debug_nan_at_step: int | None = _opt(None, hidden=True)  # test hook: poison the loss once at this step
     debug_step_sleep: float = _opt(0.0, hidden=True)  # test hook: seconds to sleep after each step
@@ -73,6 +89,7 @@ class LaptConfig:
     def validate(self) -> None:
         if self.regime not in REGIMES:
             raise VocabswapError(f"unknown LAPT regime {self.regime!r}; choose one of {', '.join(REGIMES)}")
+        _check_precision(self.precision)
         for name in ("steps", "batch_size", "micro_batch_size", "eval_every", "max_length", "log_every"):
             if getattr(self, name) < 1:
                 raise VocabswapError(
@@ -129,11 +146,12 @@ class FinetuneConfig:
         "its early stopping (patience in evaluations, ties improve)",
     )
     device: str = _opt("auto", choices=DEVICES)
-    bf16: bool = _opt(True, "fp32 on GPU (CPU is always fp32)")  # autocast on CUDA only
+    precision: str = _precision()
 
     def validate(self) -> None:
         if self.task not in TASKS:
             raise VocabswapError(f"unknown task {self.task!r}; choose one of {', '.join(TASKS)}")
+        _check_precision(self.precision)
         for name in ("batch_size", "accumulation", "effective_max_epochs", "eval_every", "train_cap"):
             if getattr(self, name) < 1:
                 raise VocabswapError(

@@ -23,7 +23,8 @@ def add_config_options(
 ) -> None:
     """Add an option per field of ``config_cls``: a flag ``--name`` for a bool that defaults to False,
     ``--no-name`` for one that defaults to True; fields in ``required`` have no default on the command
-    line. Field metadata: ``help``, ``choices``, ``hidden`` (left out of ``--help``)."""
+    line. Field metadata: ``help``, ``choices``, ``hidden`` (left out of ``--help``), ``aliases`` (flag ->
+    the value it stores)."""
     hints = typing.get_type_hints(config_cls)
     for f in dataclasses.fields(config_cls):
         flag = "--" + f.name.replace("_", "-")
@@ -43,6 +44,10 @@ def add_config_options(
         else:
             options["default"] = f.default
         parser.add_argument(flag, **options)
+        for alias, value in f.metadata.get("aliases", {}).items():  # e.g. --no-bf16 = --precision fp32
+            parser.add_argument(
+                alias, dest=f.name, action="store_const", const=value, help=f"same as {flag} {value}"
+            )
 
 
 def config_from_args(config_cls: type, args: argparse.Namespace) -> Any:
