@@ -1,11 +1,12 @@
 # Helpers shared by the rules: the plan (from vocabswap.config.Grid), input functions, and config_provider,
 # which hands each job only the config slice it reads so that editing one language reruns only its jobs.
 
-from vocabswap.config import BASE_VOCAB, FULL_VOCAB, Grid
+from vocabswap.config import BASE_VOCAB, Grid
 from vocabswap.data.download import redact_urls
 from vocabswap.data.packaged import packaged_vocab_bound
 from vocabswap.data.sampling import plan_sampling
 from vocabswap.lapt_settings import lapt_settings
+from vocabswap.registry import FULL_VOCAB
 
 GRID = Grid(config)
 # A size above what a packaged corpus supports fails here, before any job (others at their tokenizer job).

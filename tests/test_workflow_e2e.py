@@ -40,8 +40,12 @@ def test_tables_have_the_paper_shape(demo_run: Path):
     lines = [ln for ln in md.splitlines() if ln.startswith("|")]
     assert lines[0] == "| LAPT | REINIT | VOCAB | he | Avg |"
     rows = [ln.split(" | ")[0:3] for ln in lines[2:]]
-    assert rows == [["| *", "*", "*"], ["| FULL", "*", "*"], ["| FULL", "SCRIPT+POSN+IDENT", "400"],
-                    ["| FULL", "SCRIPT+POSN+IDENT", "800"]]  # fmt: skip
+    assert rows == [
+        ["| *", "*", "*"],
+        ["| FULL", "*", "*"],
+        ["| FULL", "SCRIPT+POSN+IDENT", "400"],
+        ["| FULL", "SCRIPT+POSN+IDENT", "800"],
+    ]
     assert "sample std (÷(N−1))" in md and "seeds 1, 2" in md
     for task in ("pos", "ner"):
         for ext in ("md", "csv", "tex"):
@@ -67,8 +71,12 @@ def test_figures_exist(demo_run: Path):
 
 def test_provenance_of_models_and_results(demo_run: Path):
     model = read_json(demo_run / "results/models/he/v800/lapt-full/script+posn+ident/provenance.json")
-    assert model["rule"] == "lapt" and model["wildcards"] == {"target": "he", "size": "800", "regime": "full",
-                                                              "method": "script+posn+ident"}  # fmt: skip
+    assert model["rule"] == "lapt" and model["wildcards"] == {
+        "target": "he",
+        "size": "800",
+        "regime": "full",
+        "method": "script+posn+ident",
+    }
     assert model["config"]["lapt"]["steps"] == 6  # the config slice the job read, nothing else
     assert set(model["config"]) == {"lapt", "state_dir"}
     init_dir = "results/models/he/v800/init/script+posn+ident"
@@ -79,8 +87,15 @@ def test_provenance_of_models_and_results(demo_run: Path):
     assert model["inputs"]["results/models/he/v800/init/script+posn+ident"] == init["output_sha256"]
     assert model["vocabswap_version"] and "git_commit" in model and model["slurm_job_id"] is None
     result = read_json(demo_run / "results/finetune/he/v800/full/script+posn+ident/he/pos/seed1.json")
-    assert result["cell"] == {"target": "he", "regime": "full", "method": "script+posn+ident", "size": 800,
-                              "lang": "he", "task": "pos", "seed": 1}  # fmt: skip
+    assert result["cell"] == {
+        "target": "he",
+        "regime": "full",
+        "method": "script+posn+ident",
+        "size": 800,
+        "lang": "he",
+        "task": "pos",
+        "seed": 1,
+    }
     assert 0 <= result["score"] <= 1 and result["lapt"]["flops"]["paper"] > 0
     prov = result["provenance"]
     assert set(prov["config"]) == {"finetune"} and prov["config"]["finetune"]["train_cap"] == 32
@@ -253,10 +268,23 @@ def test_killed_lapt_resumes(demo_run: Path):
     config = reduced_config(targets={"he": longer}, tokenizer={"vocab_size": SIZES})
     config_path = write_config(demo_run / "resume.yaml", config)
     target = "results/models/he/v800/lapt-full/script+posn+ident"
-    cmd = [sys.executable, "-m", "snakemake", target, "--snakefile", str(ROOT / "Snakefile"), "--cores", "1",
-           "--directory", str(demo_run), "--configfile", str(config_path)]  # fmt: skip
-    proc = subprocess.Popen(cmd, cwd=demo_run, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True)  # fmt: skip
+    cmd = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        target,
+        "--snakefile",
+        str(ROOT / "Snakefile"),
+        "--cores",
+        "1",
+        "--directory",
+        str(demo_run),
+        "--configfile",
+        str(config_path),
+    ]
+    proc = subprocess.Popen(
+        cmd, cwd=demo_run, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
     state_root = demo_run / "results/lapt-state/he/v800/full/script+posn+ident"
     try:
         deadline = time.monotonic() + 300

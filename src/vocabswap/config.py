@@ -20,7 +20,6 @@ from vocabswap.errors import VocabswapError
 from vocabswap.registry import (
     FULL_VOCAB,
     OFF_THE_SHELF,
-    PAPER_METHOD_ORDER,
     TASKS,
     UnknownMethodError,
     canonical_name,
@@ -310,8 +309,11 @@ class Grid:
             return sorted(as_sizes(own))
         default = self.config["tokenizer"]["vocab_size"]
         experiments = self.config["experiments"]
-        names = [experiment] if experiment is not None else [e for e in experiments if target in
-                                                             experiments[e]["targets"]]  # fmt: skip
+        names = (
+            [experiment]
+            if experiment is not None
+            else [e for e in experiments if target in experiments[e]["targets"]]
+        )
         sizes = {s for e in names for s in as_sizes(experiments[e].get("vocab_size", default))}
         return sorted(sizes or as_sizes(default))
 
@@ -340,8 +342,11 @@ class Grid:
         """Refuse before any job a size above what a target's text is known to support: `text_bound`
         gives the most pieces a corpus source's whole text supports (None: unknown until trained on)."""
         for target in self.targets:
-            sources = [self.config["languages"][lang]["corpus"][s] for lang in self.target_languages(target)
-                       for s in self.corpus_sources(lang)]  # fmt: skip
+            sources = [
+                self.config["languages"][lang]["corpus"][s]
+                for lang in self.target_languages(target)
+                for s in self.corpus_sources(lang)
+            ]
             bound = text_bound(sources[0]) if len(sources) == 1 else None
             too_big = [s for s in self.vocab_sizes(target) if bound is not None and s > bound]
             if too_big:
@@ -455,9 +460,3 @@ class Grid:
     def resources(self, stage: str) -> dict[str, int]:
         res = self.config["resources"]
         return dict(res.get(stage, res["default"]))
-
-
-def method_order(methods: list[str]) -> list[str]:
-    """Table row order: the paper's rows first (Table 1), extras after in the given order."""
-    paper = [m for m in PAPER_METHOD_ORDER if m in methods]
-    return paper + [m for m in methods if m not in paper]

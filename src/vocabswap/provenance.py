@@ -69,8 +69,12 @@ def git_commit(cwd: str | Path | None = None) -> str | None:
         ).stdout.strip()
         dirty = subprocess.run(
             ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=cwd, capture_output=True, text=True, check=True, timeout=10,
-        ).stdout.strip()  # fmt: skip
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=10,
+        ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return None
     return f"{head}-dirty" if dirty else head
@@ -208,14 +212,6 @@ def stamp_files(paths: Iterable[str | Path], record: Mapping[str, Any]) -> list[
         write_json(side, {**record, "output_sha256": file_sha256(path)})
         written.append(side)
     return written
-
-
-def stamp_json(path: str | Path, record: Mapping[str, Any]) -> None:
-    """Add ``record`` under the key ``provenance`` of the JSON object in ``path`` (rewritten atomically)."""
-    path = Path(path)
-    data = json.loads(path.read_text(encoding="utf-8"))
-    data["provenance"] = dict(record)
-    write_json(path, data)
 
 
 def read(path: str | Path) -> dict[str, Any] | None:

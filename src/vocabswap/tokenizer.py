@@ -142,23 +142,6 @@ def write_hf_tokenizer(out: Path, spm_model: bytes) -> PreTrainedTokenizerBase:
     return tok
 
 
-def load_tokenizer(path: str | Path) -> PreTrainedTokenizerBase:
-    """Load a tokenizer directory and check that its ids are a dense 0..V-1 range in XLM-R's layout."""
-    path = Path(path)
-    if not path.is_dir():
-        raise VocabswapError(f"tokenizer directory {path} does not exist")
-    if not (path / "tokenizer.json").is_file() and not (path / SPM_MODEL_NAME).is_file():
-        raise VocabswapError(f"{path} is not a tokenizer directory (no tokenizer.json or {SPM_MODEL_NAME})")
-    from transformers import AutoTokenizer
-
-    try:
-        tok = AutoTokenizer.from_pretrained(str(path))
-    except Exception as err:  # transformers raises many types for a corrupt directory
-        raise VocabswapError(f"cannot load the tokenizer in {path}: {type(err).__name__}: {err}") from err
-    check_dense_ids(tok, path)
-    return tok
-
-
 def check_dense_ids(tok: PreTrainedTokenizerBase, where: str | Path) -> None:
     """Raise unless ids are exactly 0..len(tok)-1, each used once, with the specials at XLM-R's ids."""
     vocab = tok.get_vocab()

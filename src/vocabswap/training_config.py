@@ -62,9 +62,10 @@ class LaptConfig:
     """LAPT settings; the defaults are the paper's (Table 6, Section 4)."""
 
     regime: str = _opt(
-        "full", "full: blocks frozen for the first --freeze-fraction of steps; emb: frozen throughout",
+        "full",
+        "full: blocks frozen for the first --freeze-fraction of steps; emb: frozen throughout",
         choices=REGIMES,
-    )  # fmt: skip
+    )
     steps: int = _opt(100_000, "optimizer steps")
     batch_size: int = _opt(200, "sequences per optimizer step (all processes)")
     micro_batch_size: int = _opt(
@@ -81,9 +82,10 @@ class LaptConfig:
     freeze_fraction: float = _opt(0.1, "regime full: share of frozen steps")
     seed: int = _opt(1)
     head: str = _opt(
-        "masked", "MLM head on masked positions only (same loss, fewer FLOPs) or on all positions",
+        "masked",
+        "MLM head on masked positions only (same loss, fewer FLOPs) or on all positions",
         choices=MLM_HEADS,
-    )  # fmt: skip
+    )
     sequences: str = _opt(
         "lines",
         "lines: one line = one sequence, cut at --max-length, padded per micro-batch (the paper's code); "
@@ -129,10 +131,6 @@ class LaptConfig:
         if self.regime == "emb":
             return self.steps
         return round(self.freeze_fraction * self.steps)
-
-    def lr_at(self, step: int) -> float:
-        """Learning rate of optimizer step ``step`` (0-based): one linear decay to 0, no warm-up."""
-        return self.lr * max(0.0, 1.0 - step / self.steps)
 
 
 @dataclass

@@ -50,9 +50,17 @@ def mock_snakemake(rule: str, argv: list[str]) -> Any:
         workflow.dag_settings = DAGSettings()
         job = Job(workflow.get_rule(rule), DAG(workflow, rules=workflow.rules), wildcards_dict=wildcards)
         return Snakemake(
-            job.input, job.output, job.params, job.wildcards, job.threads, job.resources, job.log,
-            workflow.config, rule, None,
-        )  # fmt: skip
+            job.input,
+            job.output,
+            job.params,
+            job.wildcards,
+            job.threads,
+            job.resources,
+            job.log,
+            workflow.config,
+            rule,
+            None,
+        )
 
 
 @contextlib.contextmanager

@@ -6,12 +6,7 @@ import argparse
 from pathlib import Path
 
 from vocabswap.cli.options import seed_arg
-
-# Kept here (not imported from vocabswap.reinit) so that `--help` does not import numpy/torch.
-METHOD_HELP = (
-    "random, ident, script, script+posn, script+ident, script+posn+ident, focus, focus+ident, "
-    "mean, mean+ident, fvt, fvt+ident (lower-case, '+'-joined, any order)"
-)
+from vocabswap.registry import method_help  # standard library only: `--help` stays free of numpy/torch
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -29,7 +24,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--tokenizer", required=True, type=Path, metavar="DIR", help="new tokenizer directory"
     )
-    parser.add_argument("--method", required=True, metavar="M", help=METHOD_HELP)
+    parser.add_argument("--method", required=True, metavar="M", help=method_help())
     parser.add_argument(
         "--aux-corpus",
         type=Path,

@@ -366,11 +366,6 @@ def fetch_corpus(
     return record
 
 
-def fetch_raw_corpus(source: str, lang: str | None, out: str | Path, **kwargs: Any) -> dict[str, Any]:
-    """``fetch_corpus`` with the (source, lang, out) argument order."""
-    return fetch_corpus(source, out, lang=lang, **kwargs)
-
-
 def fetch_ud(name: str, release: str, out_dir: str | Path | None = None) -> Path:
     """Download a UD treebank's ``.conllu`` files at release tag ``r<release>`` (GitHub), each verified
     against the git object id the API reports. Returns the directory."""

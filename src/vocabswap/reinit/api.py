@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,10 +13,10 @@ import numpy as np
 from vocabswap import __version__, aux_embeddings, surgery
 from vocabswap.atomic import atomic_dir, write_json
 from vocabswap.errors import VocabswapError
+from vocabswap.modeldir import copy_tokenizer, load_tokenizer
 from vocabswap.reinit.core import SPECIAL_ROLES, Context, Rows
 from vocabswap.reinit.focus import Focus, FocusOptions
 from vocabswap.reinit.methods import MethodOptions, Recipe, build_recipe
-from vocabswap.tokenizer import load_tokenizer
 
 if TYPE_CHECKING:
     from transformers import PreTrainedModel, PreTrainedTokenizerBase
@@ -106,12 +105,6 @@ def compute(ctx: Context, recipe: Recipe, *, seed: int, requested: str | None = 
     return Result(rows=rows, bias=bias, report=report)
 
 
-def _copy_tokenizer_files(src: Path, dest: Path) -> None:
-    for path in sorted(src.iterdir()):
-        if path.is_file() and path.name != REPORT_NAME:
-            shutil.copy2(path, dest / path.name)
-
-
 def initialise(
     base_dir: str | Path,
     tokenizer_dir: str | Path,
@@ -137,7 +130,7 @@ def initialise(
         options=MethodOptions(focus=focus_options or FocusOptions(), seed=seed),
     )
     tokenizer_dir = Path(tokenizer_dir)
-    new_tok = load_tokenizer(tokenizer_dir)
+    new_tok = load_tokenizer(tokenizer_dir, xlmr_ids=True)
     if aux_corpus is not None:
         aux_embeddings.check_corpus(aux_corpus)
     if isinstance(recipe.filler, Focus) and aux_corpus is None and fasttext_model is None:
@@ -156,7 +149,7 @@ def initialise(
     }
     out = Path(out)
     with atomic_dir(out) as tmp:
-        _copy_tokenizer_files(tokenizer_dir, tmp)
+        copy_tokenizer(Path(tokenizer_dir), tmp)
         model.save_pretrained(str(tmp))
         report["seconds"] = round(time.perf_counter() - t0, 3)
         write_json(tmp / REPORT_NAME, report)
