@@ -218,22 +218,27 @@ def short_hebrew_text(hebrew_train_text, tmp_path):
 
 
 def test_fasttext_that_diverges_is_retried_at_half_the_learning_rate(
-    he_tokenizer, short_hebrew_text, monkeypatch, caplog
+    he_tokenizer, short_hebrew_text, monkeypatch, caplog, tmp_path
 ):
     """lr 16 diverges on this text, lr 1 does not (measured here: NaN at 16, 8, 4 and 2, finite at 1); each
-    retry halves the rate, says so in the log, and the model (and so its .bin) records the rate that
-    trained it."""
+    retry halves the rate, says so in the log, and the model records the rate that trained it, as does the
+    saved model once loaded (fastText's .bin forgets it: its .train.json keeps it)."""
     from vocabswap.modeldir import load_tokenizer
 
     monkeypatch.setattr(aux_embeddings, "NAN_RETRIES", 4)
     options = FastTextOptions(epochs=3, min_count=3, lr=16.0, bucket=200_000)
     with caplog.at_level("WARNING", logger="vocabswap.aux_embeddings"):
         model = aux_embeddings.train_fasttext(
-            short_hebrew_text, load_tokenizer(he_tokenizer, xlmr_ids=True), options=options, seed=1
+            short_hebrew_text,
+            load_tokenizer(he_tokenizer, xlmr_ids=True),
+            options=options,
+            seed=1,
+            save_to=tmp_path / "ft.bin",
         )
     retries = [r.getMessage() for r in caplog.records if "diverged (NaN)" in r.getMessage()]
     lr = aux_embeddings.trained_lr(model)
     assert lr is not None and 1.0 <= lr < 16.0
+    assert aux_embeddings.trained_lr(aux_embeddings.load_fasttext(tmp_path / "ft.bin")) == lr
     assert len(retries) == round(np.log2(16.0 / lr))
     assert "he.300.txt" in retries[0] and "lr 16" in retries[0] and "retrying at lr 8" in retries[0]
     assert np.isfinite(np.stack([model.get_word_vector(w) for w in model.words])).all()

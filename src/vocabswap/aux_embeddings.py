@@ -9,7 +9,10 @@ because fastText's Hogwild updates make multi-threaded training non-deterministi
 
 from __future__ import annotations
 
+import json
 import logging
+import subprocess
+import sys
 import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
@@ -18,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from vocabswap.atomic import scratch_dir, write_json
 from vocabswap.data.lines import text_lines
 from vocabswap.errors import InputError, VocabswapError
 
@@ -109,7 +113,8 @@ def train_fasttext(
     fastText stops with "Encountered NaN" when its weights diverge, and whether it does can differ between
     machines (the test suite's settings trained on one and diverged on another). A diverged run is
     retried from scratch with half the learning rate, up to :data:`NAN_RETRIES` times, each retry logged
-    as a warning; the rate that trained the model is saved in its ``.bin`` (:func:`trained_lr`)."""
+    as a warning; the rate that trained the model is :func:`trained_lr` (fastText's ``.bin`` does not keep
+    it, so ``save_to`` gets a ``.train.json`` beside it that :func:`load_fasttext` reads)."""
     with tempfile.TemporaryDirectory(prefix="vocabswap-fasttext-") as tmp:
         text = Path(tmp) / "tokenised.txt"
         tokenise_corpus(corpus, tokenizer, text)
@@ -117,6 +122,7 @@ def train_fasttext(
     if save_to is not None:
         model.save_model(str(save_to))
         save_vectors(model, Path(save_to).with_suffix(".vec"))
+        write_json(_training_record(save_to), {"lr_trained": model.lr_trained})
     return model
 
 
@@ -191,22 +197,69 @@ def _fit_unless_nan(
 
 
 def _train_unsupervised(**settings: Any) -> Any:
-    """``fasttext.train_unsupervised`` with a ``seed``: fastText's C++ trainer takes one, but the Python
-    wrapper of fasttext 0.9.3 does not pass it on, so build the arguments as the wrapper does."""
-    from fasttext import FastText as ft_module
+    """``fasttext.train_unsupervised`` with a ``seed``, run in a fresh Python process and loaded back.
 
-    args = {**ft_module.unsupervised_default, **settings}
-    built = ft_module._build_args(args, set(settings))
-    model = ft_module._FastText(args=built)
-    ft_module.fasttext.train(model.f, built)
-    model.set_args(model.f.getArgs())
+    A fresh process because fastText 0.9.3 is not safe to train in one that other native code has used:
+    after a SentencePiece training in the same process, the same fastText run on the same text stopped with
+    "Encountered NaN" in some tries and not in others, at any learning rate (measured: 2 of 3 tries after
+    ``SentencePieceTrainer.train``; 0 of 15 in fresh processes), the signature of memory read before it is
+    written. The CI failure of stop 16 and a suite failure after the tokenizer's fixtures were this, not a
+    divergence. The child writes the model to a ``.bin`` beside the input and exits 3 where fastText
+    raised "Encountered NaN" (RuntimeError here, as before) and 4 for its "Empty vocabulary" (ValueError)."""
+    import fasttext
+
+    with scratch_dir(settings["input"]) as tmp:
+        model_path = Path(tmp) / "model.bin"
+        child = subprocess.run(
+            [sys.executable, "-c", _CHILD, json.dumps(settings), str(model_path)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        reason = child.stderr.strip().splitlines()[-1] if child.stderr.strip() else ""
+        if child.returncode == 3:
+            raise RuntimeError(f"Encountered NaN ({reason})")
+        if child.returncode == 4:
+            raise ValueError(reason)
+        if child.returncode != 0:
+            raise VocabswapError(
+                f"fastText training on {settings['input']} failed: {reason or child.returncode}"
+            )
+        model = fasttext.load_model(str(model_path))
+    model.lr_trained = float(settings["lr"])
     return model
 
 
+# The child: fasttext 0.9.3's Python wrapper does not pass ``seed`` on, so the arguments are built as the
+# wrapper builds them and handed to the C++ trainer directly.
+_CHILD = """
+import json, sys
+from fasttext import FastText as ft
+settings = json.loads(sys.argv[1])
+args = {**ft.unsupervised_default, **settings}
+built = ft._build_args(args, set(settings))
+model = ft._FastText(args=built)
+try:
+    ft.fasttext.train(model.f, built)
+except RuntimeError as err:
+    print(err, file=sys.stderr)
+    sys.exit(3 if "Encountered NaN" in str(err) else 1)
+except ValueError as err:
+    print(err, file=sys.stderr)
+    sys.exit(4)
+model.f.saveModel(sys.argv[2])
+"""
+
+
 def trained_lr(model: Any) -> float | None:
-    """The learning rate a fastText model was trained at (kept in its ``.bin``; see :func:`train_fasttext`
-    for why it can be below the configured one); None for word vectors read from a ``.vec``."""
-    return float(model.f.getArgs().lr) if hasattr(model, "f") else None
+    """The learning rate a fastText model was trained at (see :func:`train_fasttext` for why it can be
+    below the configured one); None where it is not known: word vectors read from a ``.vec``, or a ``.bin``
+    without its ``.train.json`` (fastText's own file does not keep the rate)."""
+    return getattr(model, "lr_trained", None)
+
+
+def _training_record(bin_path: str | Path) -> Path:
+    return Path(bin_path).with_suffix(".train.json")
 
 
 class WordVectors:
@@ -268,9 +321,13 @@ def load_fasttext(path: str | Path) -> Any:
     if path.suffix == ".vec":
         return read_vectors(path)
     try:
-        return fasttext.load_model(str(path))
+        model = fasttext.load_model(str(path))
     except Exception as err:  # the C++ loader raises ValueError/RuntimeError for a bad file
         raise VocabswapError(f"cannot load fastText model {path}: {err}") from err
+    record = _training_record(path)
+    if record.is_file():
+        model.lr_trained = json.loads(record.read_text(encoding="utf-8")).get("lr_trained")
+    return model
 
 
 def token_vectors(model: Any, pieces: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
