@@ -29,6 +29,7 @@ from vocabswap.tokenizer import (
     FULL_TEXT_LIMIT_BYTES,
     SUBSET_BYTES,
     _check_corpora,
+    load_tokenizer,
     train_tokenizer,
     write_training_text,
 )
@@ -195,3 +196,19 @@ def _write_manifest(dest: Path, fields: dict) -> None:
 
     text = json.dumps({**fields, "vocabswap_version": __version__}, indent=2) + "\n"
     (dest / MANIFEST).write_text(text, encoding="utf-8")
+
+
+def load_new_tokenizer(path: str | Path) -> Any:
+    """A new tokenizer directory with its layout checked: a byte-level BPE's dense ids with its specials
+    first (:func:`check_bpe_ids`), else XLM-R's (:func:`vocabswap.tokenizer.load_tokenizer`)."""
+    path = Path(path)
+    if not (path / "tokenizer.json").is_file() or tokenizer_kind(path) != BYTE_LEVEL_BPE:
+        return load_tokenizer(path)
+    from transformers import AutoTokenizer
+
+    try:
+        tok = AutoTokenizer.from_pretrained(str(path))
+    except Exception as err:  # transformers raises many types for a corrupt directory
+        raise VocabswapError(f"cannot load the tokenizer in {path}: {first_line(err)}") from err
+    check_bpe_ids(tok, base_specials(json.loads((path / "tokenizer.json").read_text("utf-8"))), path)
+    return tok
