@@ -62,6 +62,7 @@ class Family:
     name: str
     objective: str  # "masked-lm" or "causal-lm"
     description: str  # "masked language model" / "causal language model", for messages
+    short: str  # "masked LM" / "causal LM", for messages
     auto_class: str  # the transformers Auto class that loads a model of the family with its LM head
     architecture_suffix: str  # "ForMaskedLM" / "ForCausalLM"
     tokenizer_kind: str
@@ -125,6 +126,7 @@ ENCODER = Family(
     name=ENCODER_NAME,
     objective="masked-lm",
     description="masked language model",
+    short="masked LM",
     auto_class="AutoModelForMaskedLM",
     architecture_suffix="ForMaskedLM",
     tokenizer_kind=SENTENCEPIECE_UNIGRAM,
@@ -145,6 +147,7 @@ DECODER = Family(
     name=DECODER_NAME,
     objective="causal-lm",
     description="causal language model",
+    short="causal LM",
     auto_class="AutoModelForCausalLM",
     architecture_suffix="ForCausalLM",
     tokenizer_kind=BYTE_LEVEL_BPE,

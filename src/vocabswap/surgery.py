@@ -45,9 +45,7 @@ def load_base(base_dir: str | Path) -> tuple[PreTrainedModel, PreTrainedTokenize
             str(base_dir), output_loading_info=True, dtype="float32"
         )
     except ValueError as err:
-        raise VocabswapError(
-            f"base model {base_dir} is not a {family.description}: {first_line(err)}"
-        ) from err
+        raise VocabswapError(f"base model {base_dir} is not a {family.short}: {first_line(err)}") from err
     except RuntimeError as err:
         msg = first_line(err)
         if "size mismatch" in str(err) or "mismatched_sizes" in str(err):
@@ -68,7 +66,7 @@ def load_base(base_dir: str | Path) -> tuple[PreTrainedModel, PreTrainedTokenize
     if missing_head:
         raise VocabswapError(
             f"base model {base_dir} has no trained LM head (missing {missing_head[0]}); "
-            f"it is not a {family.description}"
+            f"it is not a {family.short}"
         )
     check_hidden(model, where=base_dir)
     try:

@@ -216,7 +216,7 @@ def initialise(
 ) -> dict[str, Any]:
     """Write ``out``: the base model with the new tokenizer's vocabulary re-initialised by ``method``.
 
-    ``out`` is an HF directory that AutoModelForMaskedLM and AutoTokenizer load with no other input
+    ``out`` is an HF directory that the family's Auto class and AutoTokenizer load with no other input
     (tokenizer ids == embedding rows) plus ``init_report.json``; it is written atomically, so on any error
     nothing is left at ``out``. Returns the report. A decoder with ``heldout`` lines is measured on
     them at step 0 (:func:`step0_scores`; ``step0`` in the report).
