@@ -16,7 +16,7 @@ from vocabswap.errors import VocabswapError
 
 BPE_VOCAB = 1500
 METHODS = ("random", "ident", "script", "script+posn+ident", "mean+ident", "fvt", "focus")
-HELDOUT = ["שלום עולם, מה שלומך היום?", "The capital of France is Paris."]
+HELDOUT = ["שלום עולם, מה שלומך היום?", "הבית הלבן נמצא בוושינגטון."]
 
 
 @pytest.fixture(scope="module")
@@ -120,6 +120,7 @@ def test_every_method_keeps_specials_and_the_head(inits, bases, head: str, metho
     step0 = report["step0"]
     assert 0.0 <= step0["new_row_mass"] <= 1.0 and step0["bits_per_byte"] > 0
     assert step0["new_rows"] == BPE_VOCAB - report["counts"]["special"] - report["counts"]["ident"]
+    assert step0["base_tokens"] > step0["tokens"] > 0  # the base's tokens of the text, and the new model's
 
 
 def test_ident_copies_canonical_matches(inits, bases, he_bpe: Path):

@@ -154,5 +154,5 @@ def new_row_mass(
         "nats_per_token_base_rows": nll_base / n,
         "nats_per_token_with_new_rows": nll_with / n,
         "new_rows": len(new_rows),
-        "tokens": n,
+        "base_tokens": n,
     }
