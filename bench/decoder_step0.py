@@ -77,7 +77,7 @@ def main(argv: list[str] | None = None) -> None:
             recipe = build_recipe(method)
             result = compute(ctx, recipe, seed=args.seed)
             out_emb = output_rows(model, ctx, recipe, seed=args.seed)
-            fresh = new_rows(result.rows)
+            fresh = new_rows(ctx)
             mass = new_row_mass(
                 hidden, targets, base_out, (result.rows.emb if out_emb is None else out_emb)[fresh]
             )

@@ -17,7 +17,7 @@ from vocabswap import __version__, aux_embeddings, surgery
 from vocabswap.atomic import atomic_dir, write_json
 from vocabswap.errors import VocabswapError
 from vocabswap.family import ENCODER, Family, family_of_config, tokenizer_kind
-from vocabswap.reinit.core import Context, Rows, source_code
+from vocabswap.reinit.core import Context, Rows
 from vocabswap.reinit.focus import Focus, FocusOptions
 from vocabswap.reinit.methods import MethodOptions, Recipe, build_recipe
 from vocabswap.tokenizer_like import load_new_tokenizer
@@ -140,10 +140,12 @@ def output_rows(model: PreTrainedModel, ctx: Context, recipe: Recipe, *, seed: i
     return recipe.apply(out_ctx, np.random.Generator(np.random.PCG64(seed))).emb
 
 
-def new_rows(rows: Rows) -> np.ndarray:
-    """Ids of the rows that were not in the base (neither a copied special nor an IDENT copy)."""
-    copied = np.isin(rows.how, [source_code("special"), source_code("ident")])
-    return np.flatnonzero(~copied)
+def new_rows(ctx: Context) -> np.ndarray:
+    """Ids of the new tokens that were not in the base: neither special nor a base piece (canonical
+    forms); the same rows whatever the method."""
+    specials = np.fromiter(ctx.special_map, dtype=np.int64, count=len(ctx.special_map))
+    fresh = [i for i, piece in enumerate(ctx.new_pieces) if piece not in ctx.base_index]
+    return np.setdiff1d(np.asarray(fresh, dtype=np.int64), specials)
 
 
 def decoder_notes(ctx: Context, report: dict[str, Any], out_emb: np.ndarray | None) -> dict[str, Any]:
@@ -167,6 +169,7 @@ def step0_scores(
     model: PreTrainedModel,
     base_tok: PreTrainedTokenizerBase,
     heldout: Sequence[str],
+    ctx: Context,
     rows: Rows,
     out_emb: np.ndarray | None,
 ) -> Callable[[PreTrainedModel, PreTrainedTokenizerBase], dict[str, Any]]:
@@ -176,7 +179,7 @@ def step0_scores(
 
     hidden, targets = base_hidden(model, base_tok, heldout)
     base_out = surgery.base_rows(model, len(base_tok), output=True)[0]
-    fresh = new_rows(rows)
+    fresh = new_rows(ctx)
     mass = new_row_mass(hidden, targets, base_out, (rows.emb if out_emb is None else out_emb)[fresh])
 
     def finish(new_model: PreTrainedModel, new_tok: PreTrainedTokenizerBase) -> dict[str, Any]:
@@ -242,7 +245,7 @@ def initialise(
     out_emb = output_rows(model, ctx, recipe, seed=seed)
     measure = None
     if heldout is not None and not ctx.family.output_bias:
-        measure = step0_scores(model, base_tok, heldout, result.rows, out_emb)
+        measure = step0_scores(model, base_tok, heldout, ctx, result.rows, out_emb)
     surgery.install(model, result.rows.emb, result.bias, new_tok, output_emb=out_emb)
     if not ctx.family.output_bias:
         result.report.update(decoder_notes(ctx, result.report, out_emb))
