@@ -3,7 +3,7 @@
 
 from snakemake.utils import min_version
 
-from vocabswap.config import validate_config
+from vocabswap.config import read_yaml, validate_config
 
 min_version("9.11")
 
@@ -16,6 +16,9 @@ if not workflow.overwrite_configfiles:
 
 
 # Validates against config/schema.yaml before any job runs; an error names the key (e.g. lapt.steps).
+# Each config file is read again to refuse a key given twice (Snakemake's YAML reading keeps the last).
+for path in workflow.configfiles:
+    read_yaml(path)
 validate_config(config)
 
 

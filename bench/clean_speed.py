@@ -41,8 +41,10 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args()
 
+    sys.path.insert(0, str(HERE.parent / "tests"))
+    from reference.opusfilter_ref import run_opusfilter
+
     from vocabswap.data.clean import CleanParams, clean_corpus
-    from vocabswap.data.opusfilter_ref import run_opusfilter
 
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)

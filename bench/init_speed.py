@@ -69,8 +69,8 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     from vocabswap import aux_embeddings, surgery
     from vocabswap.base_model import materialise_base_model
+    from vocabswap.modeldir import load_tokenizer
     from vocabswap.reinit import build_recipe, compute, make_context
-    from vocabswap.tokenizer import load_tokenizer
 
     work = Path(tempfile.mkdtemp(prefix="vocabswap-bench-"))
     os.environ["XDG_CACHE_HOME"] = str(work / "cache")  # deepfocus's cache stays in the scratch dir
@@ -87,7 +87,7 @@ def main() -> None:
 
     t0 = time.perf_counter()
     model, base_tok = surgery.load_base(base)
-    new_tok = load_tokenizer(tok_dir)
+    new_tok = load_tokenizer(tok_dir, xlmr_ids=True)
     ctx = make_context(model, base_tok, new_tok)
     ctx.whole_stats  # noqa: B018 (shared by several methods; computed once here)
     print(

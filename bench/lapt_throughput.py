@@ -203,8 +203,10 @@ def compare_precision(model_dir: Path | None, steps: int, warmup: int, out: Path
     big, _ = cpu_models(model_dir)
     big.resize_token_embeddings(PRECISION_VOCAB)
     cpu = torch.device("cpu")
-    lapt = {p: Setup(p, copy.deepcopy(big), "masked", device=cpu, precision=p, compile_model=False)
-            for p in ("fp32", "bf16")}  # fmt: skip
+    lapt = {
+        p: Setup(p, copy.deepcopy(big), "masked", device=cpu, precision=p, compile_model=False)
+        for p in ("fp32", "bf16")
+    }
     tag = {p: TaggerSetup(copy.deepcopy(big.roberta), p) for p in ("fp32", "bf16")}
     gen = torch.Generator().manual_seed(0)
     for i in range(warmup + steps):

@@ -55,12 +55,24 @@ def main(argv: list[str] | None = None) -> int:
         if (args.out / precision / "lapt_log.json").exists():
             continue
         config = LaptConfig(
-            regime=args.regime, steps=args.steps, eval_every=args.eval_every, batch_size=args.batch_size,
-            micro_batch_size=args.batch_size, max_length=args.max_length, lr=args.lr,
-            log_every=args.eval_every, precision=precision,
-        )  # fmt: skip
-        run_lapt(args.model, args.train, args.dev, args.out / precision, config,
-                 state_dir=args.out / f"state-{precision}")  # fmt: skip
+            regime=args.regime,
+            steps=args.steps,
+            eval_every=args.eval_every,
+            batch_size=args.batch_size,
+            micro_batch_size=args.batch_size,
+            max_length=args.max_length,
+            lr=args.lr,
+            log_every=args.eval_every,
+            precision=precision,
+        )
+        run_lapt(
+            args.model,
+            args.train,
+            args.dev,
+            args.out / precision,
+            config,
+            state_dir=args.out / f"state-{precision}",
+        )
     if all((args.out / p / "lapt_log.json").exists() for p in ("fp32", "bf16")):
         compare(args.out)
     return 0

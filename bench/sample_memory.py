@@ -59,8 +59,10 @@ def main() -> None:
             size = sum(Path(p).stat().st_size for p in inputs.values())
             run = subprocess.run(
                 [sys.executable, "-c", CHILD, json.dumps(inputs), str(work / "out.txt"), str(args.lines)],
-                capture_output=True, text=True, check=True,
-            )  # fmt: skip
+                capture_output=True,
+                text=True,
+                check=True,
+            )
             r = json.loads(run.stdout)
             print(
                 f"{scale:>2}x input: {size / 1e6:8.1f} MB -> {args.lines} lines: "

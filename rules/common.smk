@@ -1,10 +1,12 @@
 # Helpers shared by the rules: the plan (from vocabswap.config.Grid), input functions, and config_provider,
 # which hands each job only the config slice it reads so that editing one language reruns only its jobs.
 
-from vocabswap.config import BASE_VOCAB, FULL_VOCAB, Grid
+from vocabswap.config import BASE_VOCAB, Grid
+from vocabswap.data.download import redact_urls
 from vocabswap.data.packaged import packaged_vocab_bound
 from vocabswap.data.sampling import plan_sampling
 from vocabswap.lapt_settings import lapt_settings
+from vocabswap.registry import FULL_VOCAB
 
 GRID = Grid(config)
 # A size above what a packaged corpus supports fails here, before any job (others at their tokenizer job).
@@ -63,6 +65,11 @@ def raw_corpora(wildcards):
 
 def corpus_source(wildcards):
     return config["languages"][wildcards.lang]["corpus"][wildcards.source]
+
+
+def corpus_source_redacted(wildcards):
+    """The source as params may record it (no user:pass@, no query values)."""
+    return redact_urls(corpus_source(wildcards))
 
 
 def eval_settings(wildcards):

@@ -37,7 +37,9 @@ rule download_corpus:
         mem_mb=res("data", "mem_mb"),
         runtime=res("data", "runtime"),
     params:
-        source=corpus_source,
+        # without credentials: Snakemake records params in .snakemake/metadata; the script reads the
+        # source itself from the config
+        source=corpus_source_redacted,
     script:
         "../workflow/scripts/download_corpus.py"
 

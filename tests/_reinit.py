@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 
 from vocabswap import surgery
+from vocabswap.modeldir import load_tokenizer
 from vocabswap.reinit import make_context
 from vocabswap.reinit.core import Context
-from vocabswap.tokenizer import load_tokenizer
 
 
 @functools.cache
@@ -19,7 +19,7 @@ def context(base_dir: Path, tokenizer_dir: Path) -> Context:
     """The reinit context of a real base model and a real tokenizer (loading the 250k base takes seconds,
     so every test module shares one per pair)."""
     model, base_tok = surgery.load_base(base_dir)
-    return make_context(model, base_tok, load_tokenizer(tokenizer_dir))
+    return make_context(model, base_tok, load_tokenizer(tokenizer_dir, xlmr_ids=True))
 
 
 def turkish_text(dest: Path) -> Path:

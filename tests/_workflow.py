@@ -35,10 +35,24 @@ def reduced_config(**overrides: Any) -> dict[str, Any]:
     config["tokenizer"] = {"vocab_size": 800}
     config["corpus_split"] = {"dev_lines": 40}
     config["eval_data"] = {"max_sentences": 40}
-    config["lapt"] = {"steps": 6, "batch_size": 4, "micro_batch_size": 4, "max_length": 32, "lr": 1e-4,
-                      "freeze_fraction": 0.5, "eval_every": 3, "log_every": 1}  # fmt: skip
-    config["finetune"] = {"lr": 1e-4, "batch_size": 16, "max_length": 48, "max_epochs": 1, "eval_every": 1,
-                          "train_cap": 32}  # fmt: skip
+    config["lapt"] = {
+        "steps": 6,
+        "batch_size": 4,
+        "micro_batch_size": 4,
+        "max_length": 32,
+        "lr": 1e-4,
+        "freeze_fraction": 0.5,
+        "eval_every": 3,
+        "log_every": 1,
+    }
+    config["finetune"] = {
+        "lr": 1e-4,
+        "batch_size": 16,
+        "max_length": 48,
+        "max_epochs": 1,
+        "eval_every": 1,
+        "train_cap": 32,
+    }
     config["figures"] = {"max_points": 1000}
     for key, value in overrides.items():
         config[key] = copy.deepcopy(value)
@@ -52,19 +66,33 @@ def write_config(path: Path, config: dict[str, Any]) -> Path:
 
 def snakemake(workdir: Path, *args: str, timeout: int = 900, **popen: Any) -> subprocess.CompletedProcess:
     """Run Snakemake on `workdir`. Targets go first in `args`: --configfile takes every value after it."""
-    cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile"), "--directory",
-           str(workdir), *args]  # fmt: skip
+    cmd = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "--snakefile",
+        str(ROOT / "Snakefile"),
+        "--directory",
+        str(workdir),
+        *args,
+    ]
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
     return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env, cwd=workdir, **popen)
 
 
-def seed_base_model(workdir: Path, base_dir: Path) -> None:
-    """Put an already materialised base model where the workflow expects it (saves a job per test)."""
+def seed_base_model(workdir: Path, base_dir: Path, spec: str = "packaged:multilingual-e5-small-enpt") -> None:
+    """Put an already materialised base model (of ``spec``) where the workflow expects it (saves a job per
+    test), with the provenance record that rule base_model would give it, so that traces reach its source."""
+    from vocabswap.provenance import collect, packaged_sources, stamp_dir
+
     dest = workdir / "resources" / "base_model"
     dest.parent.mkdir(parents=True, exist_ok=True)
     shutil.copytree(
         base_dir, dest, copy_function=os.link if _same_fs(base_dir, dest.parent) else shutil.copy2
     )
+    record = collect(rule="base_model", wildcards={}, config={"spec": spec}, inputs=[],
+                     sources=packaged_sources(spec))  # fmt: skip
+    stamp_dir(dest, record)
 
 
 def _same_fs(a: Path, b: Path) -> bool:

@@ -112,8 +112,12 @@ def test_full_loads_offline_with_xlmr_ids(base_model_full: Path, full):
     assert len(tok) == len(tok.get_vocab()) == 250_002 == model.config.vocab_size
     assert model.get_input_embeddings().weight.shape == (250_002, 384)
     assert (tok.bos_token_id, tok.pad_token_id, tok.eos_token_id, tok.unk_token_id, tok.mask_token_id) == (
-        0, 1, 2, 3, 250_001,
-    )  # fmt: skip
+        0,
+        1,
+        2,
+        3,
+        250_001,
+    )
     assert tok.model_max_length == 512
     # tied decoder, zero bias, no pooler, XLM-R's position table with the padding_idx + 1 offset
     emb = model.get_input_embeddings().weight

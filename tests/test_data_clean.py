@@ -26,7 +26,7 @@ from vocabswap.errors import InputError, VocabswapError
 
 opusfilter = pytest.importorskip("opusfilter")
 
-from vocabswap.data.opusfilter_ref import run_opusfilter  # noqa: E402
+from reference.opusfilter_ref import run_opusfilter  # noqa: E402
 
 # Strings where a re-implementation of OpusFilter's filters typically goes wrong.
 TRICKY = [

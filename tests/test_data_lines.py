@@ -25,8 +25,16 @@ def test_text_lines_skip_blank_lines_and_keep_the_rest_as_it_is(tmp_path: Path) 
 def test_byte_lines_skip_only_empty_lines_within_the_cap(tmp_path: Path) -> None:
     path = tmp_path / "c.txt"
     path.write_bytes(EDGE)
-    assert list(byte_lines(path)) == [b"  lead", b"trail  ", b" \t ", b"x", "\u00a0".encode(), b"mid\rcr",
-                                      "\u3000wide\u3000".encode(), b"last"]  # fmt: skip
+    assert list(byte_lines(path)) == [
+        b"  lead",
+        b"trail  ",
+        b" \t ",
+        b"x",
+        "\u00a0".encode(),
+        b"mid\rcr",
+        "\u3000wide\u3000".encode(),
+        b"last",
+    ]
     assert list(byte_lines(path, cap_bytes=16)) == [b"  lead", b"trail  "]  # whole lines only
 
 

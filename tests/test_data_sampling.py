@@ -89,9 +89,17 @@ def test_cli(inputs, tmp_path: Path, capsys):
 
 
 # --- sizes, accounting and repeat warnings of a multilingual target (real Hebrew and Turkish text) ---------
-SAMPLING = {"alpha": 0.2, "train_lines": None, "lapt_passes": 1, "dev_lines": 10_000, "seed": 1,
-            "dev_within_inputs": True, "tokenizer_lines": 5_000_000, "cap_bytes": 2_000_000_000,
-            "max_repeat": 100}  # fmt: skip
+SAMPLING = {
+    "alpha": 0.2,
+    "train_lines": None,
+    "lapt_passes": 1,
+    "dev_lines": 10_000,
+    "seed": 1,
+    "dev_within_inputs": True,
+    "tokenizer_lines": 5_000_000,
+    "cap_bytes": 2_000_000_000,
+    "max_repeat": 100,
+}
 LAPT = {"steps": 6, "batch_size": 4, "lr": 1e-4}
 TOKENIZER = {"vocab_size": 800, "max_text_bytes": 1_000_000_000}
 
@@ -150,8 +158,11 @@ def test_target_samples_sized_accounted_and_warned(he_tr, tmp_path: Path, caplog
     assert tok[small]["q"] > tok[small]["p"] and tok[small]["repeat"] > 1
     assert any(w.startswith(f"tokenizer sample: {small} lines are drawn") for w in comp["warnings"])
     assert comp["warnings"] == [w for info in splits.values() for w in info["warnings"]]
-    assert all(v["repeat"] <= 1.0 or any(f": {lang} lines" in w for w in comp["warnings"])
-               for info in splits.values() for lang, v in info["languages"].items())  # fmt: skip
+    assert all(
+        v["repeat"] <= 1.0 or any(f": {lang} lines" in w for w in comp["warnings"])
+        for info in splits.values()
+        for lang, v in info["languages"].items()
+    )
     warned = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert warned == comp["warnings"]
     assert any("train sample: 24 lines" in r.getMessage() for r in caplog.records)

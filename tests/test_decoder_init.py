@@ -105,6 +105,7 @@ def test_every_method_keeps_specials_and_the_head(inits, bases, head: str, metho
     inp, outp = _rows(model)
     base_in, base_out = _rows(base)
     assert inp.shape == (BPE_VOCAB, 16) and sum(report["counts"].values()) == BPE_VOCAB
+    assert (out / "chat_template.jinja").is_file()  # the chat template `train-tokenizer --like` wrote
     assert model.config.tie_word_embeddings is (head == "tied")
     shared = model.lm_head.weight.data_ptr() == model.get_input_embeddings().weight.data_ptr()
     assert shared is (head == "tied")

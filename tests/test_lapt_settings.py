@@ -30,28 +30,57 @@ def settings(config: dict, target: str, regime: str, method: str) -> dict:
 # uralic_mrl_* (their eval configs read models/{multi,uralic}_mrl/..., and output/uralic/uralic_mrl_ner_*.out
 # gives Table 9's numbers); the uralic_cpt*.yml files (models/uralic/, max_seq_len 512, eval_steps 5000, the
 # alpha04 sample) are an earlier run set no eval config reads.
-PREFIX = {"hy": "hy", "eu": "eu", "myv": "erzya", "et": "et", "he": "he", "ru": "ru", "sme": "sami",
-          "te": "te", "multi": "multi_mrl", "uralic": "uralic_mrl"}  # fmt: skip
-SUFFIX = {"random": "", "ident": "-ident", "script": "-script", "script+posn": "-script+pos",
-          "script+ident": "-script+ident", "script+posn+ident": "-script+pos+ident",
-          "focus+ident": "-focus"}  # fmt: skip
+PREFIX = {
+    "hy": "hy",
+    "eu": "eu",
+    "myv": "erzya",
+    "et": "et",
+    "he": "he",
+    "ru": "ru",
+    "sme": "sami",
+    "te": "te",
+    "multi": "multi_mrl",
+    "uralic": "uralic_mrl",
+}
+SUFFIX = {
+    "random": "",
+    "ident": "-ident",
+    "script": "-script",
+    "script+posn": "-script+pos",
+    "script+ident": "-script+ident",
+    "script+posn+ident": "-script+pos+ident",
+    "focus+ident": "-focus",
+}
 # The files that set max_grad_norm: 0.5 (every other one leaves it out: the HF default 1.0) ...
 GRAD_NORM_HALF = {
-    "erzya_*", "sami_*",  # every run
-    "hy_cpt-full_emb-32k.yml", "hy_cpt-full_emb-32k-script.yml",
-    "hy_cpt_emb-32k.yml", "hy_cpt_emb-32k-script.yml",
-    "ru_cpt-full_emb-32k.yml", "ru_cpt-full_emb-32k-script.yml",
-    "ru_cpt_emb-32k.yml", "ru_cpt_emb-32k-script.yml",
-    "et_cpt-full_emb-32k-script.yml", "et_cpt_emb-32k-script.yml",
-    "te_cpt-full_emb-32k-script+ident.yml", "te_cpt_emb-32k-script+ident.yml",
-    "he_cpt-full_emb-32k-ident.yml", "he_cpt-full_emb-32k-script.yml", "he_cpt-full_emb-32k-focus.yml",
-    "he_cpt_emb-32k-ident.yml", "he_cpt_emb-32k-script.yml", "he_cpt_emb-32k-script+pos.yml",
+    "erzya_*",
+    "sami_*",  # every run
+    "hy_cpt-full_emb-32k.yml",
+    "hy_cpt-full_emb-32k-script.yml",
+    "hy_cpt_emb-32k.yml",
+    "hy_cpt_emb-32k-script.yml",
+    "ru_cpt-full_emb-32k.yml",
+    "ru_cpt-full_emb-32k-script.yml",
+    "ru_cpt_emb-32k.yml",
+    "ru_cpt_emb-32k-script.yml",
+    "et_cpt-full_emb-32k-script.yml",
+    "et_cpt_emb-32k-script.yml",
+    "te_cpt-full_emb-32k-script+ident.yml",
+    "te_cpt_emb-32k-script+ident.yml",
+    "he_cpt-full_emb-32k-ident.yml",
+    "he_cpt-full_emb-32k-script.yml",
+    "he_cpt-full_emb-32k-focus.yml",
+    "he_cpt_emb-32k-ident.yml",
+    "he_cpt_emb-32k-script.yml",
+    "he_cpt_emb-32k-script+pos.yml",
     "he_cpt_emb-32k-script+ident.yml",
-    "multi_mrl_cpt-full_emb-32k-script.yml", "multi_mrl_cpt_emb-32k-script+pos+ident.yml",
+    "multi_mrl_cpt-full_emb-32k-script.yml",
+    "multi_mrl_cpt_emb-32k-script+pos+ident.yml",
     "multi_mrl_cpt_emb-32k-focus.yml",
-    "uralic_mrl_cpt-full_emb-32k-script.yml", "uralic_mrl_cpt_emb-32k-script+pos+ident.yml",
+    "uralic_mrl_cpt-full_emb-32k-script.yml",
+    "uralic_mrl_cpt_emb-32k-script+pos+ident.yml",
     "uralic_mrl_cpt_emb-32k-focus.yml",
-}  # fmt: skip
+}
 # ... and early_stopping_patience: 25 (no other re-initialised run stops early). Every file: lr 1e-5, batch
 # 25 x 8 = 200, max_seq_len 256, eval_steps 1000, 100k steps (multi_mrl/uralic_mrl: 1 epoch of the 20M-line
 # sample), unfreeze_step_ratio 0.1 under cpt-full, encoder frozen throughout under cpt.

@@ -111,9 +111,14 @@ def test_masked_only_head_equals_all_positions_loss_and_gradients() -> None:
 
     torch.manual_seed(0)
     config = XLMRobertaConfig(
-        vocab_size=100, hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64,
-        hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0,
-    )  # fmt: skip
+        vocab_size=100,
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        hidden_dropout_prob=0.0,
+        attention_probs_dropout_prob=0.0,
+    )
     model = XLMRobertaForMaskedLM(config)
     ids, am = _batch(6, 30)
     masked, labels = _masker()(ids, am, torch.Generator().manual_seed(0))

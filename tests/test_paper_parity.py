@@ -22,8 +22,19 @@ PAPER = ROOT / "config" / "paper.yaml"
 DEMO = ROOT / "config" / "config.yaml"
 COLUMNS = ("Protocol point", "Paper text", "Paper code", "vocabswap default", "paper_compat", "Checked")
 # Every protocol point the issue names; a row's first cell must mention each at least once.
-POINTS = ("Cleaning", "Splits", "sampling", "Tokenizer", "Init", "Surgery", "LAPT", "baseline",
-          "Fine-tuning", "Metrics", "Tables")  # fmt: skip
+POINTS = (
+    "Cleaning",
+    "Splits",
+    "sampling",
+    "Tokenizer",
+    "Init",
+    "Surgery",
+    "LAPT",
+    "baseline",
+    "Fine-tuning",
+    "Metrics",
+    "Tables",
+)
 CLAIM = re.compile(r"`(paper|demo|default|code):([^`]+?)(?: = ([^`]+))?`")
 
 
@@ -298,8 +309,11 @@ def test_langid_cleaning_is_opusfilters_langid_rule(mixed_lines, tmp_path: Path)
     src = tmp_path / "raw.txt"
     src.write_text("\n".join(mixed_lines) + "\n", encoding="utf-8")
     kept = {}
-    for name, params in (("none", CleanParams()), ("langid", CleanParams(filter_english=True, lid="langid")),
-                         ("fasttext", CleanParams(filter_english=True))):  # fmt: skip
+    for name, params in (
+        ("none", CleanParams()),
+        ("langid", CleanParams(filter_english=True, lid="langid")),
+        ("fasttext", CleanParams(filter_english=True)),
+    ):
         clean_corpus(src, tmp_path / f"{name}.txt", params=params, workers=1)
         kept[name] = (tmp_path / f"{name}.txt").read_text(encoding="utf-8").splitlines()
     identifier = load_identifier("langid")  # langid.py's own model, normalised probabilities

@@ -60,7 +60,7 @@ def test_cli_precision_and_no_bf16(command) -> None:
         "lapt": ["--model", "m", "--train", "t", "--dev", "d", "--regime", "full", "--out", "o"],
         "finetune": ["--model", "m", "--task", "pos", "--data", "d", "--seed", "1", "--out", "o"],
     }
-    parse = build_parser().parse_args  # fmt: skip
+    parse = build_parser().parse_args
     assert parse([command, *required[command]]).precision == "auto"
     assert parse([command, *required[command], "--no-bf16"]).precision == "fp32"
     assert parse([command, *required[command], "--precision", "bf16"]).precision == "bf16"

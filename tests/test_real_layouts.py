@@ -160,8 +160,15 @@ def _serve_oscar(server: _Server, code: str, lines: list[str]) -> None:
         path = SOURCES["oscar_2201"]["part_path"].format(lang=code, n=n)
         server.routes[f"/datasets/oscar-corpus/OSCAR-2201/resolve/main/{path}"] = data
         digest = hashlib.sha256(data).hexdigest()
-        entries.append({"type": "file", "oid": "0" * 40, "size": len(data), "path": path,
-                        "lfs": {"oid": digest, "size": len(data), "pointerSize": 134}})  # fmt: skip
+        entries.append(
+            {
+                "type": "file",
+                "oid": "0" * 40,
+                "size": len(data),
+                "path": path,
+                "lfs": {"oid": digest, "size": len(data), "pointerSize": 134},
+            }
+        )
     tree = f"/api/datasets/oscar-corpus/OSCAR-2201/tree/main/compressed/{code}_meta"
     server.routes[tree] = json.dumps(entries).encode()
 
@@ -171,8 +178,16 @@ def _serve_opus(server: _Server, code: str, lines: list[str]) -> None:
     path = f"/OPUS-LayoutTest/v1/mono/{code}.txt.gz"
     server.routes[path] = gzip.compress(("\n".join(lines) + "\n").encode())
     row = dict.fromkeys(SOURCES["opus_api"]["row_fields"], "")
-    row.update(corpus="LayoutTest", version="v1", latest="True", preprocessing="mono", source=code,
-               url=server.url + path, id=1, size=len(lines))  # fmt: skip
+    row.update(
+        corpus="LayoutTest",
+        version="v1",
+        latest="True",
+        preprocessing="mono",
+        source=code,
+        url=server.url + path,
+        id=1,
+        size=len(lines),
+    )
     server.routes["/opusapi/"] = json.dumps({"corpora": [row]}).encode()
 
 
@@ -210,8 +225,11 @@ def test_paper_multilingual_targets_sample_from_their_real_source_shapes(
             split_lines(raw, train=train[lang], dev=dev[lang], dev_lines=40, seed=1)
         sampling = paper_grid.section("sampling", target=target)
         sampling.update(train_lines=2000, tokenizer_lines=3000)
-        plan = plan_sampling(sampling, paper_grid.section("lapt", target=target),
-                             paper_grid.section("tokenizer", target=target))  # fmt: skip
+        plan = plan_sampling(
+            sampling,
+            paper_grid.section("lapt", target=target),
+            paper_grid.section("tokenizer", target=target),
+        )
         outs = {split: tmp_path / target / f"sample.{split}.txt" for split in ("train", "dev", "tokenizer")}
         comp = sample_target(train, dev, outs, plan, composition_path=tmp_path / target / "composition.json")
         splits = comp["splits"]

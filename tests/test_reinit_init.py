@@ -297,9 +297,9 @@ def test_bad_input_gives_one_line_and_no_output(
 def test_new_matrix_of_another_width_is_a_hidden_size_mismatch(base_model_enpt, he_tokenizer):
     from vocabswap import surgery
     from vocabswap.errors import VocabswapError
-    from vocabswap.tokenizer import load_tokenizer
+    from vocabswap.modeldir import load_tokenizer
 
     model, _ = surgery.load_base(base_model_enpt)
-    tok = load_tokenizer(he_tokenizer)
+    tok = load_tokenizer(he_tokenizer, xlmr_ids=True)
     with pytest.raises(VocabswapError, match="hidden-size mismatch"):
         surgery.install(model, np.zeros((len(tok), 768), np.float32), np.zeros(len(tok), np.float32), tok)

@@ -5,11 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from reference.weightings import Softmax, TopK
 
 from vocabswap.registry import METHODS
 from vocabswap.reinit.methods import FILLERS, build_recipe
 from vocabswap.reinit.overlap import OVERLAPS
-from vocabswap.reinit.weights import Softmax, Sparsemax, TopK, similarity_weights
+from vocabswap.reinit.weights import Sparsemax, similarity_weights
 
 
 def test_every_base_filler_of_the_registry_has_a_part():

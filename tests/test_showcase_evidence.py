@@ -39,6 +39,31 @@ def test_task_tables_rebuild_from_the_committed_result_jsons(task):
     committed = EVIDENCE / "results" / "tables" / "showcase"
     assert table.to_csv() == (committed / f"{task}.csv").read_text(encoding="utf-8")
     assert table.to_markdown() == (committed / f"{task}.md").read_text(encoding="utf-8")
+    assert table.to_latex() == (committed / f"{task}.tex").read_text(encoding="utf-8")
+
+
+def test_lapt_loss_table_rewrites_byte_for_byte_from_the_committed_logs(tmp_path):
+    """The one table writer gives the LAPT loss table the run wrote (md, csv, tex), from its LAPT logs."""
+    from vocabswap.lapt_curves import read_curve, write_loss_table
+
+    models = EVIDENCE / "results" / "models"
+    keys = ("target", "vocab", "regime", "method")
+    curves = []
+    for log in sorted(models.rglob("lapt_log.json")):
+        lang, vocab, regime, method = log.parts[-5:-1]  # he/v4000/lapt-full/ident/lapt_log.json
+        values = (lang, vocab.removeprefix("v"), regime.removeprefix("lapt-"), method)
+        curves.append(read_curve(log, **dict(zip(keys, values, strict=True))))
+    config = load_config(ROOT / "config" / "showcase.yaml")
+    title = config["experiments"]["showcase"]["title"]
+    caption = (
+        f"{title}: dev MLM loss (nats) at step 0 (the initialisation alone, before any LAPT) and at the "
+        "best checkpoint (the model that is fine-tuned)"
+    )
+    out = {fmt: tmp_path / f"lapt_loss.{fmt}" for fmt in ("md", "csv", "tex")}
+    write_loss_table(curves, out, caption)
+    committed = EVIDENCE / "results" / "tables" / "showcase"
+    for fmt, path in out.items():
+        assert path.read_bytes() == (committed / f"lapt_loss.{fmt}").read_bytes(), fmt
 
 
 def test_findings_read_the_committed_evidence():

@@ -14,8 +14,9 @@ from vocabswap.errors import InputError
 from vocabswap.tables import build_table, load_results
 
 
-def result(path: Path, score: float, *, lang: str, seed: int, target="he", regime="full", method="script",
-           task="pos") -> Path:  # fmt: skip
+def result(
+    path: Path, score: float, *, lang: str, seed: int, target="he", regime="full", method="script", task="pos"
+) -> Path:
     cell = {"target": target, "regime": regime, "method": method, "lang": lang, "task": task, "seed": seed}
     path.write_text(json.dumps({"score": score, "cell": cell}), encoding="utf-8")
     return path
@@ -37,8 +38,11 @@ def results(tmp_path: Path) -> list[Path]:
             t = "offtheshelf" if target == "offtheshelf" else ("tr" if lang == "tr" else target)
             for seed, score in enumerate(scores, start=1):
                 name = f"{target}-{regime}-{method}-{lang}-{seed}.json"
-                paths.append(result(tmp_path / name, score, lang=lang, seed=seed, target=t, regime=regime,
-                                    method=method))  # fmt: skip
+                paths.append(
+                    result(
+                        tmp_path / name, score, lang=lang, seed=seed, target=t, regime=regime, method=method
+                    )
+                )
     return paths
 
 
@@ -61,8 +65,11 @@ def test_means_and_sample_std(results):
 def test_small_std_gets_a_second_decimal_as_in_the_paper(tmp_path: Path):
     """Issue 8.11: a std below 0.1 (in printed units) prints with two decimals: 98.2 ± 0.04, not ± 0.0."""
     scores = {"he": [0.9815, 0.9820, 0.9825], "tr": [0.70, 0.72, 0.74]}  # he std 0.0005 -> 0.05 printed
-    paths = [result(tmp_path / f"{lang}-{seed}.json", score, lang=lang, seed=seed)
-             for lang, values in scores.items() for seed, score in enumerate(values, start=1)]  # fmt: skip
+    paths = [
+        result(tmp_path / f"{lang}-{seed}.json", score, lang=lang, seed=seed)
+        for lang, values in scores.items()
+        for seed, score in enumerate(values, start=1)
+    ]
     table = build_table(load_results(paths), languages=["he", "tr"])
     md = table.to_markdown()
     assert "98.2 ± 0.05" in md and "72.0 ± 2.0" in md
@@ -113,10 +120,14 @@ def test_bolding_best_is_mean_minus_std_and_within_one_std(results):
 
 
 def test_bolding_excludes_cells_more_than_one_std_below(tmp_path: Path):
-    paths = [result(tmp_path / f"a{s}.json", v, lang="he", seed=s, method="script") for s, v in
-             ((1, 0.90), (2, 0.92))]  # fmt: skip
-    paths += [result(tmp_path / f"b{s}.json", v, lang="he", seed=s, method="ident") for s, v in
-              ((1, 0.80), (2, 0.81))]  # fmt: skip
+    paths = [
+        result(tmp_path / f"a{s}.json", v, lang="he", seed=s, method="script")
+        for s, v in ((1, 0.90), (2, 0.92))
+    ]
+    paths += [
+        result(tmp_path / f"b{s}.json", v, lang="he", seed=s, method="ident")
+        for s, v in ((1, 0.80), (2, 0.81))
+    ]
     table = build_table(load_results(paths))
     assert stat(table, "FULL", "SCRIPT", "he").bold
     assert not stat(table, "FULL", "IDENT", "he").bold

@@ -14,8 +14,15 @@ def results() -> list[dict]:
     for seed, (a, b, c) in enumerate([(0.90, 0.95, 0.60), (0.92, 0.97, 0.70), (0.94, 0.96, 0.65)], start=1):
         out.append({"cell": {"target": "offtheshelf", "lang": "he", "task": "pos", "seed": seed}, "score": a})
         for method, score in (("script", b), ("random", c)):
-            cell = {"target": "he", "regime": "full", "method": method, "size": 8000, "lang": "he",
-                    "task": "pos", "seed": seed}  # fmt: skip
+            cell = {
+                "target": "he",
+                "regime": "full",
+                "method": method,
+                "size": 8000,
+                "lang": "he",
+                "task": "pos",
+                "seed": seed,
+            }
             out.append({"cell": cell, "score": score})
     return out
 

@@ -9,7 +9,14 @@ from pathlib import Path
 import pytest
 
 from vocabswap.errors import VocabswapError
-from vocabswap.tokenizer import load_tokenizer, train_tokenizer
+from vocabswap.modeldir import load_tokenizer as load_any_tokenizer
+from vocabswap.tokenizer import train_tokenizer
+
+
+def load_tokenizer(path: Path):
+    """The one loader, with XLM-R's id layout checked (as re-initialisation loads a new tokenizer)."""
+    return load_any_tokenizer(path, xlmr_ids=True)
+
 
 SPM = "sentencepiece.bpe.model"
 DETERMINISM_VOCAB = 2000  # small, so the repeated trainings below stay fast
@@ -186,13 +193,13 @@ def test_load_tokenizer_bad_dirs(tmp_path: Path, he_tokenizer: Path, hebrew_trai
         load_tokenizer(tmp_path / "missing")
     empty = tmp_path / "empty"
     empty.mkdir()
-    with pytest.raises(VocabswapError, match="not a tokenizer directory"):
+    with pytest.raises(VocabswapError, match="no tokenizer in this model directory"):
         load_tokenizer(empty)
     corrupt = tmp_path / "corrupt"
     shutil.copytree(he_tokenizer, corrupt)
     (corrupt / "tokenizer.json").write_text('{"model": {"type": "Unigram", "vocab": [[')
     (corrupt / SPM).write_bytes(b"\x00garbage")
-    with pytest.raises(VocabswapError, match=f"cannot load the tokenizer in {corrupt}"):
+    with pytest.raises(VocabswapError, match=f"{corrupt}: the tokenizer does not load"):
         load_tokenizer(corrupt)
 
 
@@ -204,9 +211,16 @@ def test_load_tokenizer_rejects_shifted_layout(tmp_path: Path, hebrew_train_text
     bad = tmp_path / "shifted"
     bad.mkdir()
     spm.SentencePieceTrainer.train(
-        input=str(hebrew_train_text), model_prefix=str(bad / "sentencepiece.bpe"), vocab_size=500,
-        bos_id=0, pad_id=1, eos_id=2, unk_id=3, user_defined_symbols=["<mask>"], minloglevel=2,
-    )  # fmt: skip
+        input=str(hebrew_train_text),
+        model_prefix=str(bad / "sentencepiece.bpe"),
+        vocab_size=500,
+        bos_id=0,
+        pad_id=1,
+        eos_id=2,
+        unk_id=3,
+        user_defined_symbols=["<mask>"],
+        minloglevel=2,
+    )
     (bad / "tokenizer_config.json").write_text(json.dumps({"tokenizer_class": "XLMRobertaTokenizer"}))
     with pytest.raises(VocabswapError, match=r"not a dense range|special tokens at"):
         load_tokenizer(bad)

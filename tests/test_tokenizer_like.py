@@ -173,3 +173,24 @@ def test_like_without_a_tokenizer(hebrew_train_text: Path, tmp_path: Path, capsy
     )
     one_line_error(rc, err, str(base / "tokenizer.json"))
     assert not (tmp_path / "o").exists()
+
+
+def test_bpe_output_appearing_during_training_is_not_replaced_and_leaves_no_litter(
+    hebrew_train_text: Path, smollm2_tokenizer: Path, tmp_path: Path
+):
+    """Issue 19 items 11-12 on the BPE path: --overwrite is checked again when the output is installed, and
+    the training-text copy lives beside the output (never in the system temp folder) and is gone after."""
+    import tempfile
+
+    from vocabswap.atomic import OutputError, atomic_dir
+    from vocabswap.tokenizer_like import train_tokenizer_like
+
+    out = tmp_path / "tok"
+    with atomic_dir(out) as tmp:  # what a concurrent run installs first
+        (tmp / "first.txt").write_text("first\n", encoding="utf-8")
+    system_tmp = set(Path(tempfile.gettempdir()).glob("vocabswap-bpe-*"))
+    with pytest.raises(OutputError, match="pass --overwrite to replace it"):
+        train_tokenizer_like([hebrew_train_text], 300, out, like=smollm2_tokenizer, overwrite=False)
+    assert (out / "first.txt").read_text(encoding="utf-8") == "first\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["tok"]
+    assert set(Path(tempfile.gettempdir()).glob("vocabswap-bpe-*")) == system_tmp

@@ -51,24 +51,39 @@ def job_counts(output: str) -> dict[str, int]:
     import re
 
     stats = output[output.index("Job stats:") :]
-    return {m.group(1): int(m.group(2)) for m in re.finditer(r"^(\w+)\s+(\d+)$", stats, re.M)
-            if m.group(1) != "total"}  # fmt: skip
+    return {
+        m.group(1): int(m.group(2))
+        for m in re.finditer(r"^(\w+)\s+(\d+)$", stats, re.M)
+        if m.group(1) != "total"
+    }
 
 
 @pytest.mark.workflow
 def test_sweep_dry_run_counts_are_the_grid(tmp_path: Path):
     """Job counts of the sweep = sizes × methods × regimes × (language, task) × seeds, plus the
     size-free full-vocabulary and off-the-shelf baselines."""
-    cmd = [sys.executable, "-m", "snakemake", "-n", "--snakefile", str(ROOT / "Snakefile"), "--directory",
-           str(tmp_path), "--configfile", str(SWEEP)]  # fmt: skip
+    cmd = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "-n",
+        "--snakefile",
+        str(ROOT / "Snakefile"),
+        "--directory",
+        str(tmp_path),
+        "--configfile",
+        str(SWEEP),
+    ]
     run = subprocess.run(cmd, capture_output=True, text=True, timeout=300, cwd=tmp_path)
     assert run.returncode == 0, run.stderr[-3000:]
     counts = job_counts(run.stdout)
     config = load_config(SWEEP)
     sizes, methods, regimes, seeds = len(SWEEP_SIZES), len(config["methods"]), 2, len(config["seeds"])
     targets = config["experiments"]["monolingual"]["targets"]
-    lang_tasks = {t: sum(len(config["languages"][lang]["eval"]) for lang in config["targets"][t]["languages"])
-                  for t in targets}  # fmt: skip
+    lang_tasks = {
+        t: sum(len(config["languages"][lang]["eval"]) for lang in config["targets"][t]["languages"])
+        for t in targets
+    }
     full_vocab = [t for t in targets if config["targets"][t].get("full_vocab_regimes")]
     expected_finetune = seeds * (
         sizes * methods * regimes * sum(lang_tasks.values()) + sum(lang_tasks[t] for t in full_vocab)
@@ -91,8 +106,11 @@ def demo(**changes) -> dict:
     config["tasks"] = ["pos", "ner"]
     config["languages"]["he"]["eval"]["pos"].pop("regimes", None)
     config["targets"]["tr"] = {"languages": ["tr"]}
-    config["languages"]["tr"] = {"name": "Turkish", "corpus": {"tb": "packaged:turkish-treebanks"},
-                                 "eval": {"pos": {"source": "packaged:turkish-treebanks"}}}  # fmt: skip
+    config["languages"]["tr"] = {
+        "name": "Turkish",
+        "corpus": {"tb": "packaged:turkish-treebanks"},
+        "eval": {"pos": {"source": "packaged:turkish-treebanks"}},
+    }
     config["experiments"]["monolingual"]["targets"] = ["he", "tr"]
     for dotted, value in changes.items():
         *parents, last = dotted.split("__")
@@ -169,12 +187,24 @@ def test_snakemake_refuses_a_size_above_the_packaged_bound_before_any_job(tmp_pa
     config["tokenizer"]["vocab_size"] = [4000, 20000]
     path = tmp_path / "big.yaml"
     path.write_text(yaml.safe_dump(config), encoding="utf-8")
-    cmd = [sys.executable, "-m", "snakemake", "-n", "--snakefile", str(ROOT / "Snakefile"), "--directory",
-           str(tmp_path), "--configfile", str(path)]  # fmt: skip
+    cmd = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "-n",
+        "--snakefile",
+        str(ROOT / "Snakefile"),
+        "--directory",
+        str(tmp_path),
+        "--configfile",
+        str(path),
+    ]
     run = subprocess.run(cmd, capture_output=True, text=True, timeout=120, cwd=tmp_path)
     assert run.returncode != 0
-    assert "vocabulary size 20000 is larger than the text of packaged:ud-hebrew-htb supports (at most " \
-        "13081 pieces)" in run.stdout + run.stderr  # fmt: skip
+    assert (
+        "vocabulary size 20000 is larger than the text of packaged:ud-hebrew-htb supports (at most "
+        "13081 pieces)" in run.stdout + run.stderr
+    )
     assert not (tmp_path / "results").exists()
 
 
@@ -210,7 +240,8 @@ def test_init_report_records_the_sizes_statistics(base_model_enpt: Path, he_toke
     import json
 
     from vocabswap.reinit import initialise
-    from vocabswap.vocab_stats import collect_rows, measure_base, record_vocab_stats, to_csv, to_markdown
+    from vocabswap.table_files import to_csv, to_latex, to_markdown
+    from vocabswap.vocab_stats import collect_rows, measure_base, record_vocab_stats, vocab_table
 
     out = tmp_path / "ident"
     report = initialise(base_model_enpt, he_tokenizer, "script+ident", out=out, seed=1)
@@ -230,9 +261,10 @@ def test_init_report_records_the_sizes_statistics(base_model_enpt: Path, he_toke
     )
     rows = collect_rows([("he", 8000, "script+ident", out)], {"he": base})
     assert [(r.target, r.size) for r in rows] == [("he", "base"), ("he", 8000)]
-    md = to_markdown(rows, "t")
-    assert f"| he | 8000 | 8,002 | {100 * stats.ident_share:.1f}% | - | 3,072,768 |" in md
-    assert to_csv(rows).splitlines()[2].startswith(f"he,8000,8002,{stats.ordinary},{stats.ident},")
+    table = vocab_table(rows, "t")
+    assert f"| he | 8000 | 8,002 | {100 * stats.ident_share:.1f}% | - | 3,072,768 |" in to_markdown(table)
+    assert to_csv(table).splitlines()[2].startswith(f"he,8000,8002,{stats.ordinary},{stats.ident},")
+    assert r"he & 8000 & 8,002 & " in to_latex(table) and r"\% & - & 3,072,768 &" in to_latex(table)
 
 
 @pytest.mark.workflow
@@ -265,8 +297,15 @@ def test_score_against_size_curves_and_figure(tmp_path: Path):
     from vocabswap.figures import size_curves, vocab_size_figure
 
     def res(size, regime, method, score, flops, seed=1):
-        cell = {"target": "he", "size": size, "regime": regime, "method": method, "lang": "he", "task": "pos",
-                "seed": seed}  # fmt: skip
+        cell = {
+            "target": "he",
+            "size": size,
+            "regime": regime,
+            "method": method,
+            "lang": "he",
+            "task": "pos",
+            "seed": seed,
+        }
         return {"cell": cell, "score": score, "lapt": {"flops": {"paper": flops, "executed": flops / 2}}}
 
     results = [

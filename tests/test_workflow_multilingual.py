@@ -20,16 +20,24 @@ pytestmark = pytest.mark.workflow
 METHODS = ["random", "script+posn+ident"]
 HETR = {
     "languages": {
-        "he": {"name": "Hebrew", "script": "Hebrew", "corpus": {"treebank": "packaged:ud-hebrew-htb"},
-               "eval": {"pos": {"source": "packaged:ud-hebrew-htb"}}},
-        "tr": {"name": "Turkish", "script": "Latin", "corpus": {"treebank": "packaged:turkish-treebanks"},
-               "eval": {"pos": {"source": "packaged:turkish-treebanks"}}},
+        "he": {
+            "name": "Hebrew",
+            "script": "Hebrew",
+            "corpus": {"treebank": "packaged:ud-hebrew-htb"},
+            "eval": {"pos": {"source": "packaged:ud-hebrew-htb"}},
+        },
+        "tr": {
+            "name": "Turkish",
+            "script": "Latin",
+            "corpus": {"treebank": "packaged:turkish-treebanks"},
+            "eval": {"pos": {"source": "packaged:turkish-treebanks"}},
+        },
     },
     "targets": {"hetr": {"languages": ["he", "tr"]}},
     "experiments": {"multilingual": {"title": "Hebrew + Turkish", "targets": ["hetr"]}},
     "methods": METHODS,
     "sampling": {"dev_within_inputs": True},  # the paper's 100,000 dev lines would dwarf 6 LAPT steps
-}  # fmt: skip
+}
 
 
 def rule_params(rule: str, config: Path, cwd: Path, **wildcards: str) -> dict:
@@ -39,8 +47,13 @@ def rule_params(rule: str, config: Path, cwd: Path, **wildcards: str) -> dict:
         "job = mock_snakemake(sys.argv[2], sys.argv[3:]); print(json.dumps(dict(job.params.items())))"
     )
     args = [str(ROOT / "workflow" / "scripts"), rule, *(f"{k}={v}" for k, v in wildcards.items())]
-    run = subprocess.run([sys.executable, "-c", code, *args, "--configfile", str(config)],
-                         capture_output=True, text=True, cwd=cwd, timeout=300)  # fmt: skip
+    run = subprocess.run(
+        [sys.executable, "-c", code, *args, "--configfile", str(config)],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=300,
+    )
     assert run.returncode == 0, run.stderr[-3000:]
     return json.loads(run.stdout.strip().splitlines()[-1])
 
@@ -67,8 +80,9 @@ def hetr_run(tmp_path_factory, base_model_enpt: Path) -> Path:
     started = time.perf_counter()
     # the table (and so every sample, tokenizer, model and fine-tuning it needs); the figures are the demo's
     table = "results/tables/multilingual/pos.md"
-    run = snakemake(work, table, "--profile", str(ROOT / "profiles" / "local"), "--configfile", str(config),
-                    timeout=1800)  # fmt: skip
+    run = snakemake(
+        work, table, "--profile", str(ROOT / "profiles" / "local"), "--configfile", str(config), timeout=1800
+    )
     seconds = time.perf_counter() - started
     assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-4000:]
     size = sum(p.stat().st_size for p in (work / "results").rglob("*") if p.is_file())
@@ -98,8 +112,11 @@ def test_samples_are_sized_to_their_use(hetr_run: Path):
         sd = np.sqrt(tok["lines"] * info["q"] * (1 - info["q"]))
         assert abs(info["sampled_lines"] - tok["lines"] * info["q"]) < 4 * sd, (lang, info)
         assert info["repeat"] == pytest.approx(info["sampled_lines"] / info["input_lines"])
-    hebrew = sum(1 for line in (targets / "tokenizer.txt").read_text(encoding="utf-8").splitlines()
-                 if any("\u05d0" <= ch <= "\u05ea" for ch in line))  # fmt: skip
+    hebrew = sum(
+        1
+        for line in (targets / "tokenizer.txt").read_text(encoding="utf-8").splitlines()
+        if any("\u05d0" <= ch <= "\u05ea" for ch in line)
+    )
     assert hebrew == tok["languages"]["he"]["sampled_lines"]
     log = (hetr_run / "logs/sample_target/hetr.log").read_text(encoding="utf-8")
     assert "train sample: 24 lines" in log and "repeat per language: he" in log

@@ -38,11 +38,14 @@ def test_reduced_demo_through_slurm(tmp_path: Path, base_model_enpt: Path):
     config_path = write_config(tmp_path / "config.yaml", config)
     run = snakemake(
         tmp_path,
-        "--profile", str(ROOT / "profiles" / "slurm"),
-        "--workflow-profile", str(ROOT / "tests" / "slurm" / "profile"),
-        "--configfile", str(config_path),
+        "--profile",
+        str(ROOT / "profiles" / "slurm"),
+        "--workflow-profile",
+        str(ROOT / "tests" / "slurm" / "profile"),
+        "--configfile",
+        str(config_path),
         timeout=900,
-    )  # fmt: skip
+    )
     assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-4000:]
     ids = set()
     for path in [

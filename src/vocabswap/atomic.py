@@ -12,9 +12,12 @@ is empty or carries the marker (an earlier vocabswap output); anything else is r
 from __future__ import annotations
 
 import contextlib
+import glob
 import json
 import os
+import re
 import shutil
+import socket
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -44,11 +47,78 @@ def _ordinary_mode(path: Path, base: int) -> None:
     os.chmod(path, base & ~current_umask())
 
 
+def _ordinary_modes_below(root: Path) -> None:
+    """Ordinary modes for everything a library wrote into a temporary output directory (the safetensors
+    writer, for one, leaves its file 0600)."""
+    for path in root.rglob("*"):
+        if not path.is_symlink():
+            _ordinary_mode(path, 0o777 if path.is_dir() else 0o666)
+
+
+def check_distinct(outputs: dict[str, str | Path | None], inputs: list[str | Path]) -> None:
+    """Fail before any work if an output is one of the inputs or another output (it would replace it)."""
+    seen: dict[Path, str] = {Path(os.path.realpath(p)): "an input" for p in inputs}
+    for flag, path in outputs.items():
+        if path is None:
+            continue
+        real = Path(os.path.realpath(path))
+        if real in seen:
+            raise OutputError(f"{path}: {flag} is also {seen[real]}; writing it would replace that file")
+        seen[real] = f"the {flag} output"
+
+
+def _owner_tag() -> str:
+    """``host-pid`` in a temporary's name: a later run on this host can tell a killed writer's litter."""
+    return f"{socket.gethostname()}-{os.getpid()}"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def reap_orphans(target: Path) -> None:
+    """Remove the temporaries beside ``target`` that a killed vocabswap process of this host left (their
+    writer is gone); another host's or a live writer's are left alone."""
+    owner = re.compile(rf"\.{re.escape(target.name)}\.(.+)-(\d+)\.[^.]*\.tmp")
+    host = socket.gethostname()
+    with contextlib.suppress(OSError):
+        for path in target.parent.glob(f".{glob.escape(target.name)}.*.tmp*"):
+            match = owner.match(path.name)
+            if match and match.group(1) == host and not _alive(int(match.group(2))):
+                if path.is_dir() and not path.is_symlink():
+                    shutil.rmtree(path, ignore_errors=True)
+                else:
+                    path.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def scratch_dir(beside: str | Path) -> Iterator[Path]:
+    """A temporary working directory beside ``beside`` (not in the system temp directory, which a killed
+    run would fill): removed on exit, and by a later run if this process is killed."""
+    beside = Path(os.path.abspath(beside))
+    _make_parent(beside)
+    reap_orphans(beside)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{beside.name}.{_owner_tag()}.", suffix=".tmp", dir=beside.parent))
+    try:
+        yield tmp
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def _tmp_sibling(target: Path, suffix: str = "") -> Path:
     if target.is_dir():
         raise OutputError(f"{target}: is a directory; give a file path for this output")
     _make_parent(target)
-    fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=f".tmp{suffix}", dir=target.parent)
+    reap_orphans(target)
+    fd, name = tempfile.mkstemp(
+        prefix=f".{target.name}.{_owner_tag()}.", suffix=f".tmp{suffix}", dir=target.parent
+    )
     os.close(fd)
     _ordinary_mode(Path(name), 0o666)
     return Path(name)
@@ -130,11 +200,13 @@ def atomic_dir(target: str | Path, *, overwrite: bool = True) -> Iterator[Path]:
     ``overwrite``); a directory holding anything else, or a file, is never replaced."""
     target = _resolved(target)
     check_output_dir(target, overwrite=overwrite)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
+    reap_orphans(target)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.{_owner_tag()}.", suffix=".tmp", dir=target.parent))
     try:
         _ordinary_mode(tmp, 0o777)
         yield tmp
         (tmp / MARKER).write_text("written by vocabswap; this directory may be replaced by it\n")
+        _ordinary_modes_below(tmp)
         _install_dir(tmp, target, overwrite=overwrite)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)

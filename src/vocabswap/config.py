@@ -8,6 +8,7 @@ slice of the config each job reads, so that a job's params change only when its 
 from __future__ import annotations
 
 import copy
+import math
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +20,6 @@ from vocabswap.errors import VocabswapError
 from vocabswap.registry import (
     FULL_VOCAB,
     OFF_THE_SHELF,
-    PAPER_METHOD_ORDER,
     TASKS,
     UnknownMethodError,
     canonical_name,
@@ -79,12 +79,27 @@ def fill_defaults(instance: dict[str, Any], schema: Mapping[str, Any], root: Map
             fill_defaults(instance[key], sub, root)
 
 
-def validate_config(config: dict[str, Any], schema: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """Validate `config` in place (schema, then cross-references), fill defaults, canonicalise methods."""
+def strict_validator(schema: Mapping[str, Any]) -> Any:
+    """A JSON-schema validator whose ``integer`` is no float (``300.0`` would fail later, in a job) and
+    whose ``number`` is finite (YAML's ``.nan`` and ``.inf`` are refused)."""
     import jsonschema
 
+    base = jsonschema.Draft202012Validator
+    checker = base.TYPE_CHECKER.redefine_many(
+        {
+            "integer": lambda _, x: isinstance(x, int) and not isinstance(x, bool),
+            "number": lambda _, x: (
+                isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x)
+            ),
+        }
+    )
+    return jsonschema.validators.extend(base, type_checker=checker)(schema)
+
+
+def validate_config(config: dict[str, Any], schema: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Validate `config` in place (schema, then cross-references), fill defaults, canonicalise methods."""
     schema = schema if schema is not None else load_schema()
-    validator = jsonschema.Draft202012Validator(schema)
+    validator = strict_validator(schema)
     errors = sorted(validator.iter_errors(config), key=lambda e: (list(e.absolute_path), e.message))
     if errors:
         # The deepest error is the most specific one (anyOf/oneOf report a summary at the parent).
@@ -191,16 +206,38 @@ def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any] | None) -> d
     return out
 
 
-def load_config(path: str | Path, *overlays: str | Path | Mapping[str, Any]) -> dict[str, Any]:
-    """Read a YAML config, merge overlays (files or dicts) over it, validate; ConfigError names the key."""
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """YAML's safe loader, refusing a key given twice in one mapping (PyYAML keeps the last silently)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise ConfigError(f"line {key_node.start_mark.line + 1}: the key {key!r} is given twice")
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+def read_yaml(path: str | Path) -> Any:
+    """A YAML config file; ConfigError naming the file (and line) when it does not parse or repeats a key."""
     path = Path(path)
     try:
-        config = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        return yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)  # a SafeLoader subclass
+    except ConfigError as err:
+        raise ConfigError(f"{path}: {err}") from None
     except yaml.YAMLError as err:
         raise ConfigError(f"{path}: not valid YAML: {err}") from None
+    except UnicodeDecodeError as err:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {err.start}); a config is a YAML file") from None
+
+
+def load_config(path: str | Path, *overlays: str | Path | Mapping[str, Any]) -> dict[str, Any]:
+    """Read a YAML config, merge overlays (files or dicts) over it, validate; ConfigError names the key."""
+    config = read_yaml(path) or {}
     for overlay in overlays:
         if not isinstance(overlay, Mapping):
-            overlay = yaml.safe_load(Path(overlay).read_text(encoding="utf-8")) or {}
+            overlay = read_yaml(overlay) or {}
         config = deep_merge(config, overlay)
     return validate_config(config)
 
@@ -272,8 +309,11 @@ class Grid:
             return sorted(as_sizes(own))
         default = self.config["tokenizer"]["vocab_size"]
         experiments = self.config["experiments"]
-        names = [experiment] if experiment is not None else [e for e in experiments if target in
-                                                             experiments[e]["targets"]]  # fmt: skip
+        names = (
+            [experiment]
+            if experiment is not None
+            else [e for e in experiments if target in experiments[e]["targets"]]
+        )
         sizes = {s for e in names for s in as_sizes(experiments[e].get("vocab_size", default))}
         return sorted(sizes or as_sizes(default))
 
@@ -302,8 +342,11 @@ class Grid:
         """Refuse before any job a size above what a target's text is known to support: `text_bound`
         gives the most pieces a corpus source's whole text supports (None: unknown until trained on)."""
         for target in self.targets:
-            sources = [self.config["languages"][lang]["corpus"][s] for lang in self.target_languages(target)
-                       for s in self.corpus_sources(lang)]  # fmt: skip
+            sources = [
+                self.config["languages"][lang]["corpus"][s]
+                for lang in self.target_languages(target)
+                for s in self.corpus_sources(lang)
+            ]
             bound = text_bound(sources[0]) if len(sources) == 1 else None
             too_big = [s for s in self.vocab_sizes(target) if bound is not None and s > bound]
             if too_big:
@@ -417,9 +460,3 @@ class Grid:
     def resources(self, stage: str) -> dict[str, int]:
         res = self.config["resources"]
         return dict(res.get(stage, res["default"]))
-
-
-def method_order(methods: list[str]) -> list[str]:
-    """Table row order: the paper's rows first (Table 1), extras after in the given order."""
-    paper = [m for m in PAPER_METHOD_ORDER if m in methods]
-    return paper + [m for m in methods if m not in paper]

@@ -153,13 +153,24 @@ def _early_loss(curve: list[dict], steps: int, fraction: float) -> tuple[int, fl
     return point["step"], point["dev_loss"]
 
 
-def _row(signal_name: str, final_name: str, signal: Mapping[str, float], final: Mapping[str, float],
-         *, lower_is_better: bool) -> list[dict]:  # fmt: skip
+def _row(
+    signal_name: str,
+    final_name: str,
+    signal: Mapping[str, float],
+    final: Mapping[str, float],
+    *,
+    lower_is_better: bool,
+) -> list[dict]:
     """One table row, or none where fewer than 3 methods have both numbers."""
     if len(set(signal) & set(final)) < 3:
         return []
-    return [{"signal": signal_name, "final": final_name,
-             "agreement": agreement(signal, final, lower_is_better=lower_is_better)}]  # fmt: skip
+    return [
+        {
+            "signal": signal_name,
+            "final": final_name,
+            "agreement": agreement(signal, final, lower_is_better=lower_is_better),
+        }
+    ]
 
 
 def evidence_signals(evidence: Path, target: str, size: str, task: str, fraction: float = 0.1) -> list[dict]:
@@ -183,8 +194,13 @@ def evidence_signals(evidence: Path, target: str, size: str, task: str, fraction
         steps = "/".join(str(s) for s in sorted({log["settings"]["steps"] for log in logs.values()}))
         final_name = f"LAPT-{regime.upper()} {task.upper()}"
         rows += _row("step-0 dev loss", final_name, step0, final[regime], lower_is_better=True)
-        rows += _row(f"dev loss at step {at} of {steps} (first evaluation at ≥ {fraction:.0%})", final_name,
-                     {m: v for m, (_, v) in early.items()}, final[regime], lower_is_better=True)  # fmt: skip
+        rows += _row(
+            f"dev loss at step {at} of {steps} (first evaluation at ≥ {fraction:.0%})",
+            final_name,
+            {m: v for m, (_, v) in early.items()},
+            final[regime],
+            lower_is_better=True,
+        )
     if "full" in final and "emb" in final:
         name = f"LAPT-EMB {task.upper()} ranking"
         rows += _row(name, f"LAPT-FULL {task.upper()}", final["emb"], final["full"], lower_is_better=False)
@@ -196,8 +212,10 @@ def markdown_rows(rows: Iterable[dict]) -> list[str]:
     out = []
     for row in rows:
         a = row["agreement"]
-        out.append(f"| {row['signal']} | {row['final']} | {a.n} | {a.spearman:+.2f} | {a.kendall:+.2f} | "
-                   f"{'yes' if a.top1 else 'no'} |")  # fmt: skip
+        out.append(
+            f"| {row['signal']} | {row['final']} | {a.n} | {a.spearman:+.2f} | {a.kendall:+.2f} | "
+            f"{'yes' if a.top1 else 'no'} |"
+        )
     return out
 
 
@@ -211,18 +229,24 @@ def author_tables(cells: Mapping[tuple[str, str, str], Mapping[str, Mapping[str,
         groups[f"{kind} {task.upper()}"].append(a)
         groups[kind].append(a)
         groups["all"].append(a)
-    out = ["| experiment | cells | methods (mean) | Spearman (mean) | Kendall (mean) | top-1 agrees |",
-           "|---|---|---|---|---|---|"]  # fmt: skip
+    out = [
+        "| experiment | cells | methods (mean) | Spearman (mean) | Kendall (mean) | top-1 agrees |",
+        "|---|---|---|---|---|---|",
+    ]
     for name in sorted(groups, key=lambda g: (g != "all", g)):
         s = summarise(groups[name])
-        out.append(f"| {name} | {s['cells']} | {s['methods']:.1f} | {s['spearman']:+.2f} | "
-                   f"{s['kendall']:+.2f} | {s['top1']} of {s['cells']} |")  # fmt: skip
+        out.append(
+            f"| {name} | {s['cells']} | {s['methods']:.1f} | {s['spearman']:+.2f} | "
+            f"{s['kendall']:+.2f} | {s['top1']} of {s['cells']} |"
+        )
     out += [
         "",
         "| target | language | task | methods | Spearman | Kendall | top-1 agrees |",
         "|---|---|---|---|---|---|---|",
     ]
     for (target, lang, task), a in agreements.items():
-        out.append(f"| {target} | {lang} | {task.upper()} | {a.n} | {a.spearman:+.2f} | {a.kendall:+.2f} | "
-                   f"{'yes' if a.top1 else 'no'} |")  # fmt: skip
+        out.append(
+            f"| {target} | {lang} | {task.upper()} | {a.n} | {a.spearman:+.2f} | {a.kendall:+.2f} | "
+            f"{'yes' if a.top1 else 'no'} |"
+        )
     return out

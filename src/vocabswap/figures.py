@@ -22,8 +22,8 @@ from typing import Any
 import numpy as np
 
 from vocabswap.atomic import atomic_open, atomic_path
-from vocabswap.config import FULL_VOCAB, OFF_THE_SHELF, method_order
 from vocabswap.errors import VocabswapError
+from vocabswap.registry import FULL_VOCAB, OFF_THE_SHELF, method_order
 
 TOP_SCRIPTS = 8  # scripts drawn in their own colour; the rest are "other"
 POSITION_SCRIPT = "Latin"
@@ -119,8 +119,15 @@ def _scatter(
         sel = labels == name
         if sel.any():
             color = "#999999" if name == "other" else cmap(i % 10)
-            ax.scatter(points[sel, 0], points[sel, 1], s=2, color=color, label=f"{name} ({int(sel.sum())})",
-                       linewidths=0, rasterized=True)  # fmt: skip
+            ax.scatter(
+                points[sel, 0],
+                points[sel, 1],
+                s=2,
+                color=color,
+                label=f"{name} ({int(sel.sum())})",
+                linewidths=0,
+                rasterized=True,
+            )
     ax.set_title(title, fontsize=8)
     ax.tick_params(labelsize=6)
     ax.legend(fontsize=5, markerscale=4, loc="best", frameon=False)
@@ -172,17 +179,27 @@ def base_embedding_figure(
     var = pca.explained_variance_ratio_
     lda_s, lda_p = _lda_points(lda_script, lda_pos, x, pca)
     pr = probes["script"]
-    _scatter(axes[0, 0], pc, s_grouped, [*top, "other"],
-             f"(a) PCA by script (PC1 {var[0]:.1%}, PC2 {var[1]:.1%} of variance)")  # fmt: skip
+    _scatter(
+        axes[0, 0],
+        pc,
+        s_grouped,
+        [*top, "other"],
+        f"(a) PCA by script (PC1 {var[0]:.1%}, PC2 {var[1]:.1%} of variance)",
+    )
     if lda_s is not None:
         title = f"(b) LDA by script; probe {pr['accuracy']:.1%} vs majority {pr['majority_baseline']:.1%}"
         _scatter(axes[0, 1], lda_s, s_grouped, [*top, "other"], title)
     _scatter(axes[1, 0], pc[latin], p[latin], ["initial", "medial"], "(c) PCA, Latin tokens by position")
     if lda_p is not None:
         pp = probes["position_within_latin"]
-        _scatter(axes[1, 1], lda_p[latin], p[latin], ["initial", "medial"],
-                 f"(d) LDA axis × PC1, Latin by position; probe {pp['accuracy']:.1%} "
-                 f"vs majority {pp['majority_baseline']:.1%}")  # fmt: skip
+        _scatter(
+            axes[1, 1],
+            lda_p[latin],
+            p[latin],
+            ["initial", "medial"],
+            f"(d) LDA axis × PC1, Latin by position; probe {pp['accuracy']:.1%} "
+            f"vs majority {pp['majority_baseline']:.1%}",
+        )
     fig.suptitle(
         f"Base embeddings of {Path(model_dir).name}: {len(idx)} of {len(pieces)} tokens", fontsize=10
     )
@@ -206,6 +223,47 @@ def save_figure(fig, out: str | Path) -> None:
     plt.close(fig)
 
 
+@dataclass(frozen=True)
+class BaseView:
+    """The base embedding space an initialised matrix is drawn in: PCA and script LDA fitted on a sample
+    of base rows, the sample's points in both (grey background), and the scripts given their own colour."""
+
+    pca: Any
+    lda_script: Any
+    top: list[str]
+    base_pc: np.ndarray
+    base_lda: np.ndarray | None
+
+
+def _base_view(base_dir: str | Path, first_init: str | Path, max_points: int, seed: int) -> BaseView:
+    emb, pieces = load_embeddings(base_dir)
+    scripts, position = token_labels(pieces, _special_ids(base_dir))
+    idx = _sample(len(pieces), max_points, seed, eligible=scripts != "special")
+    x, s, p = emb[idx], scripts[idx], position[idx]
+    new_scripts, _ = token_labels(load_embeddings(first_init)[1])
+    top = _top(new_scripts, 5)
+    pca, lda_script, _ = _fit_views(x, _group(s, top), p, np.isin(s, top[:1]))
+    base_lda, _ = _lda_points(lda_script, None, x, pca)
+    return BaseView(pca, lda_script, top, pca.transform(x), base_lda)
+
+
+def _draw_init(column: Sequence[Any], init_dir: str | Path, method: str, view: BaseView) -> None:
+    """One method's column: PCA by script, PCA by position, base-fitted LDA by script."""
+    new, new_pieces = load_embeddings(init_dir)
+    ns, npos = token_labels(new_pieces, _special_ids(init_dir))
+    keep = ns != "special"
+    new, ns, npos = new[keep], _group(ns[keep], view.top), npos[keep]
+    pc = view.pca.transform(new)
+    name, groups = method.upper(), [*view.top, "other"]
+    _scatter(column[0], pc, ns, groups, f"{name}: PCA, by script", background=view.base_pc)
+    _scatter(column[1], pc, npos, ["initial", "medial"], f"{name}: PCA, by position", background=view.base_pc)
+    if view.lda_script is None:
+        column[2].axis("off")
+        return
+    lda = view.lda_script.transform(new)[:, :2]
+    _scatter(column[2], lda, ns, groups, f"{name}: base-fitted LDA, by script", background=view.base_lda)
+
+
 def init_figure(
     base_dir: str | Path,
     init_dirs: Mapping[str, str | Path],
@@ -222,37 +280,11 @@ def init_figure(
 
     if not init_dirs:
         raise VocabswapError("no initialised models to draw")
-    emb, pieces = load_embeddings(base_dir)
-    scripts, position = token_labels(pieces, _special_ids(base_dir))
-    idx = _sample(len(pieces), max_points, seed, eligible=scripts != "special")
-    x, s, p = emb[idx], scripts[idx], position[idx]
     methods = list(init_dirs)
-    first_pieces = load_embeddings(init_dirs[methods[0]])[1]
-    new_scripts, _ = token_labels(first_pieces)
-    top = _top(new_scripts, 5)
-    s_grouped = _group(s, top)
-    latin = np.isin(s, top[:1])
-    pca, lda_script, _ = _fit_views(x, s_grouped, p, latin)
-    base_pc = pca.transform(x)
-    base_lda, _ = _lda_points(lda_script, None, x, pca)
-
+    view = _base_view(base_dir, init_dirs[methods[0]], max_points, seed)
     fig, axes = plt.subplots(3, len(methods), figsize=(3.2 * len(methods), 9.5), squeeze=False)
     for col, method in enumerate(methods):
-        new, new_pieces = load_embeddings(init_dirs[method])
-        ns, npos = token_labels(new_pieces, _special_ids(init_dirs[method]))
-        keep = ns != "special"
-        new, ns, npos = new[keep], _group(ns[keep], top), npos[keep]
-        pc = pca.transform(new)
-        _scatter(
-            axes[0, col], pc, ns, [*top, "other"], f"{method.upper()}: PCA, by script", background=base_pc
-        )
-        _scatter(axes[1, col], pc, npos, ["initial", "medial"], f"{method.upper()}: PCA, by position",
-                 background=base_pc)  # fmt: skip
-        if lda_script is not None:
-            _scatter(axes[2, col], lda_script.transform(new)[:, :2], ns, [*top, "other"],
-                     f"{method.upper()}: base-fitted LDA, by script", background=base_lda)  # fmt: skip
-        else:
-            axes[2, col].axis("off")
+        _draw_init(axes[:, col], init_dirs[method], method, view)
     fig.suptitle(
         "Initialised embeddings in the base model's PCA / LDA space (grey: base embeddings)", fontsize=10
     )
@@ -293,8 +325,14 @@ def flops_figure(
         label = f"LAPT-{regime.upper()} {'full vocabulary' if method == FULL_VOCAB else method.upper()}"
         label += f" v{size}" if several_sizes and method != FULL_VOCAB else ""
         ax.scatter([paper], [score], marker=markers.get(regime, "^"), color=colors[method], s=60, label=label)
-        ax.scatter([executed], [score], marker=markers.get(regime, "^"), facecolors="none",
-                   edgecolors=colors[method], s=60)  # fmt: skip
+        ax.scatter(
+            [executed],
+            [score],
+            marker=markers.get(regime, "^"),
+            facecolors="none",
+            edgecolors=colors[method],
+            s=60,
+        )
     if baseline:
         ax.axhline(
             float(np.mean(baseline)), color="black", linestyle="--", linewidth=1, label="off-the-shelf"
@@ -376,11 +414,22 @@ def vocab_size_figure(
     for regime, method in sorted(curves.scores, key=lambda key: (key[0], methods.index(key[1]))):
         by_size = curves.scores[(regime, method)]
         color = cmap(methods.index(method) % 10)
-        ax.plot(list(by_size), list(by_size.values()), styles.get(regime, ":"), marker="o", color=color,
-                label=f"LAPT-{regime.upper()} {method.upper()}")  # fmt: skip
+        ax.plot(
+            list(by_size),
+            list(by_size.values()),
+            styles.get(regime, ":"),
+            marker="o",
+            color=color,
+            label=f"LAPT-{regime.upper()} {method.upper()}",
+        )
     for regime, score in curves.full_vocab.items():
-        ax.axhline(score, color="black", linestyle=styles.get(regime, ":"), linewidth=1.2,
-                   label=f"LAPT-{regime.upper()} full vocabulary")  # fmt: skip
+        ax.axhline(
+            score,
+            color="black",
+            linestyle=styles.get(regime, ":"),
+            linewidth=1.2,
+            label=f"LAPT-{regime.upper()} full vocabulary",
+        )
     if curves.off_the_shelf is not None:
         ax.axhline(curves.off_the_shelf, color="grey", linestyle=":", linewidth=1, label="off-the-shelf")
     _flops_axis(ax, curves)
@@ -401,8 +450,14 @@ def _flops_axis(ax, curves: SizeCurves) -> None:
     if not curves.flops:
         return
     twin = ax.twinx()
-    twin.plot(list(curves.flops), list(curves.flops.values()), color="grey", marker="x", linewidth=1,
-              label="LAPT FLOPs")  # fmt: skip
+    twin.plot(
+        list(curves.flops),
+        list(curves.flops.values()),
+        color="grey",
+        marker="x",
+        linewidth=1,
+        label="LAPT FLOPs",
+    )
     if curves.full_vocab_flops is not None:
         twin.axhline(curves.full_vocab_flops, color="grey", linestyle="-.", linewidth=1)
     twin.set_ylabel("LAPT training FLOPs (paper accounting; grey)", color="grey")

@@ -136,8 +136,11 @@ def ident_focus_best(scores: Scores, regime: str) -> Verdict:
     rest = best(scores, [k for k in keys if not structured(k[1])])
     p = paired(scores[top], scores[rest])
     overall = best(scores, keys)
-    return Verdict(f"LAPT-{regime.upper()}: +IDENT/FOCUS is best", p.verdict,
-                   f"best overall {overall[1]}; {top[1]} − {rest[1]}: {p}")  # fmt: skip
+    return Verdict(
+        f"LAPT-{regime.upper()}: +IDENT/FOCUS is best",
+        p.verdict,
+        f"best overall {overall[1]}; {top[1]} − {rest[1]}: {p}",
+    )
 
 
 def baseline_gaps(scores: Scores) -> list[Verdict]:
@@ -151,8 +154,13 @@ def baseline_gaps(scores: Scores) -> list[Verdict]:
     ):
         if key in scores:
             p = paired(scores[key], scores[top])
-            out.append(Verdict(f"{claim} beats the best re-initialised model", p.verdict,
-                               f"{claim} − {top[1]} (LAPT-FULL): {p}"))  # fmt: skip
+            out.append(
+                Verdict(
+                    f"{claim} beats the best re-initialised model",
+                    p.verdict,
+                    f"{claim} − {top[1]} (LAPT-FULL): {p}",
+                )
+            )
     return out
 
 

@@ -41,11 +41,11 @@ import torch
 from tqdm.auto import tqdm
 
 from vocabswap.atomic import write_json
-from vocabswap.config import OFF_THE_SHELF
 from vocabswap.data.tagged import read_tagged
 from vocabswap.device import autocast_for, pick_device, resolve_precision, sub_seed
 from vocabswap.errors import VocabswapError
-from vocabswap.modeldir import check_vocab_fits, load_tokenizer
+from vocabswap.modeldir import check_max_length, check_vocab_fits, load_tokenizer
+from vocabswap.registry import OFF_THE_SHELF
 from vocabswap.tagging import Windows, WordTagger, collate_windows, encode_sentences, tagging_loss
 from vocabswap.training_config import FinetuneConfig
 
@@ -242,9 +242,13 @@ class _Run:
 
 
 def _build_run(
-    model_dir: Path, tokenizer, labels: list[str], windows: dict[str, Windows], gold: dict[str, Sentences],
+    model_dir: Path,
+    tokenizer,
+    labels: list[str],
+    windows: dict[str, Windows],
+    gold: dict[str, Sentences],
     config: FinetuneConfig,
-) -> _Run:  # fmt: skip
+) -> _Run:
     device = pick_device(config.device)
     use_cuda = device.type == "cuda"
     autocast = autocast_for(device, resolve_precision(config.precision, device))
@@ -268,9 +272,11 @@ def _train_epoch(run: _Run, epoch: int) -> float:
         b = collate_windows(train_w, order[start : start + config.batch_size], run.pad_id)
         with run.autocast:
             logits = run.model(
-                b.input_ids.to(run.device), b.attention_mask.to(run.device), b.word_index.to(run.device),
+                b.input_ids.to(run.device),
+                b.attention_mask.to(run.device),
+                b.word_index.to(run.device),
                 b.n_words,
-            )  # fmt: skip
+            )
         loss = tagging_loss(
             logits, b.labels.to(run.device), o_label=run.o_label, paper_compat=config.paper_compat
         )
@@ -288,9 +294,13 @@ def _train_epoch(run: _Run, epoch: int) -> float:
 def _evaluate(run: _Run, split: str) -> dict[str, float]:
     pred = predict(run.model, run.windows[split], run.config.batch_size, run.pad_id, run.device, run.autocast)
     return score(
-        run.config.task, run.gold[split], pred, run.labels,
-        paper_compat=run.config.paper_compat, batch_size=run.config.batch_size,
-    )  # fmt: skip
+        run.config.task,
+        run.gold[split],
+        pred,
+        run.labels,
+        paper_compat=run.config.paper_compat,
+        batch_size=run.config.batch_size,
+    )
 
 
 def _fit(run: _Run) -> dict[str, Any]:
@@ -314,8 +324,13 @@ def _fit(run: _Run) -> dict[str, Any]:
             break
     assert best_state is not None
     run.model.load_state_dict(best_state)
-    return {"best_dev": best_score, "best_epoch": best_epoch, "epochs_run": epoch,
-            "stopped_early": epoch < max_epochs, "dev_curve": curve}  # fmt: skip
+    return {
+        "best_dev": best_score,
+        "best_epoch": best_epoch,
+        "epochs_run": epoch,
+        "stopped_early": epoch < max_epochs,
+        "dev_curve": curve,
+    }
 
 
 def run_finetune(
@@ -332,6 +347,7 @@ def run_finetune(
     provenance, :func:`table_cell`) are appended to the result before it is written."""
     config.validate()
     model_dir, data_dir, out = Path(model_dir), Path(data_dir), Path(out)
+    check_max_length(model_dir, config.max_length)
     started = time.perf_counter()
     prepared = _prepare(model_dir, data_dir, config)
     run = _build_run(
@@ -392,17 +408,30 @@ def _record(
         precision_requested=config.precision,
     )
     return {
-        "task": config.task, "metric": run.metric, "score": test[run.metric], "test_metrics": test, **fit,
-        "seed": config.seed, "paper_compat": config.paper_compat, "precision": settings["precision"],
+        "task": config.task,
+        "metric": run.metric,
+        "score": test[run.metric],
+        "test_metrics": test,
+        **fit,
+        "seed": config.seed,
+        "paper_compat": config.paper_compat,
+        "precision": settings["precision"],
         "settings": settings,
-        "model": str(model_dir), "data": str(data_dir),
-        "n_sentences": {"train": len(prepared.splits["train"]), "train_total": len(data["train"]),
-                        "dev": len(data["dev"]), "test": len(data["test"])},
+        "model": str(model_dir),
+        "data": str(data_dir),
+        "n_sentences": {
+            "train": len(prepared.splits["train"]),
+            "train_total": len(data["train"]),
+            "dev": len(data["dev"]),
+            "test": len(data["test"]),
+        },
         "n_windows": {s: len(w) for s, w in windows.items()},
         "split_sentences": {s: w.split_sentences for s, w in windows.items()},
         "truncated_words": {s: w.truncated_words for s, w in windows.items()},
-        "labels": prepared.labels, "unseen_labels": prepared.unseen, "warnings": prepared.warnings,
-    }  # fmt: skip
+        "labels": prepared.labels,
+        "unseen_labels": prepared.unseen,
+        "warnings": prepared.warnings,
+    }
 
 
 def table_cell(wildcards: Mapping[str, str], model_dir: str | Path) -> dict[str, Any]:

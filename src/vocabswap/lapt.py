@@ -14,9 +14,11 @@ One training loop (no Hugging Face Trainer: freezing, resume and the masked-only
   schedule (no re-warm-up).
 * Determinism: the batch at step ``k`` (which sequences, their masks, the dropout RNG) is a pure function
   of ``(seed, k)``, so a resumed run replays exactly the steps an uninterrupted one would take.
-* Resumable state lives in a state directory outside the output (default ``<out>.state``): model,
-  optimizer, scheduler, RNG, step, best-so-far and the log, saved at every evaluation (and at step 0).
-  Snakemake deletes a failed job's outputs; the state directory survives and the next run resumes.
+* Resumable state lives in a state directory outside the output (default ``<out>.state``,
+  :mod:`vocabswap.lapt_state`): model, optimizer, scheduler, RNG, step, best-so-far and the log, saved at
+  every evaluation (and at step 0). Snakemake deletes a failed job's outputs; the state directory survives
+  and the next run resumes, unless the input model, the texts or the settings changed (then it refuses, or
+  restarts afresh). The data stream (batches as a function of the step) is :mod:`vocabswap.lapt_data`.
 * A non-finite loss or gradient norm restarts from the last checkpoint with max grad norm 0.5, logged.
 * The output is written atomically: the best-dev model as a Hugging Face directory with the tokenizer,
   ``lapt_log.json`` (settings, dev curve, tokens, FLOPs both ways, restarts) and ``training_log.jsonl``.
@@ -28,10 +30,8 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import json
 import logging
 import math
-import pickle
 import shutil
 import time
 from collections.abc import Callable
@@ -44,7 +44,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from vocabswap.atomic import MARKER, atomic_dir, atomic_open, atomic_path, write_json
+from vocabswap.atomic import atomic_dir, check_output_dir, write_json
 from vocabswap.device import (
     Dist,
     autocast_for,
@@ -56,161 +56,29 @@ from vocabswap.device import (
 )
 from vocabswap.errors import VocabswapError
 from vocabswap.flops import MLMFlopModel, sequences_step_flops
-from vocabswap.mlm import (
-    MaskedLMObjective,
-    MaskingConfig,
-    MLMMasker,
-    SequenceCorpus,
-    collate,
-    encode_file,
-    load_encoded,
-    offsets_path,
+from vocabswap.lapt_data import (
+    BatchStream,
+    MicroBatch,
+    by_length,
+    load_or_encode,
+    make_global_batch,
+    prepare_dev,
+    split_batch,
 )
+from vocabswap.lapt_state import StateDir, TrainState, run_key
+from vocabswap.mlm import MaskedLMObjective, MaskingConfig, MLMMasker, SequenceCorpus
 from vocabswap.modeldir import (
+    check_max_length,
     check_vocab_fits,
     copy_tokenizer,
-    file_digest,
     load_masked_lm,
     load_tokenizer,
-    tokenizer_digest,
 )
-from vocabswap.training_config import LaptConfig
+from vocabswap.training_config import ON_CHANGE, LaptConfig
 
 log = logging.getLogger(__name__)
 
 ENCODER_PREFIX = "roberta.encoder"
-# Settings that change the trajectory: a state directory written with other values cannot be resumed.
-TRAJECTORY_KEYS = (
-    "regime",
-    "steps",
-    "batch_size",
-    "lr",
-    "weight_decay",
-    "max_length",
-    "mlm_probability",
-    "freeze_fraction",
-    "seed",
-    "head",
-    "sequences",
-)
-
-
-@dataclass
-class TrainState:
-    """Everything besides tensors that a resumed run needs; saved as JSON beside the tensors."""
-
-    step: int = 0
-    max_grad_norm: float = 1.0
-    best_loss: float = math.inf
-    best_step: int | None = None
-    tokens_seen: int = 0  # real (non-padding) positions, specials included
-    positions_seen: int = 0  # positions of the batch tensors, padding included
-    sequences_seen: int = 0
-    evals_without_improvement: int = 0  # early stopping (LaptConfig.patience)
-    flops_executed: int = 0
-    flops_paper: int = 0
-    dev_curve: list[dict[str, Any]] = field(default_factory=list)
-    restarts: list[dict[str, Any]] = field(default_factory=list)
-    train_seconds: float = 0.0
-
-
-# ----------------------------------------------------------------------------------------------------------
-# data
-
-
-class BatchStream:
-    """The global batch of step ``k``: positions ``[k·B, (k+1)·B)`` of an endless sequence of seeded
-    per-epoch permutations of the corpus. A pure function of (seed, step): nothing to save for resume."""
-
-    def __init__(self, n: int, batch_size: int, seed: int) -> None:
-        self.n, self.batch_size, self.seed = n, batch_size, seed
-        self._perms: dict[int, np.ndarray] = {}
-
-    def _perm(self, epoch: int) -> np.ndarray:
-        if epoch not in self._perms:
-            if len(self._perms) > 4:
-                self._perms.pop(min(self._perms))
-            self._perms[epoch] = np.random.default_rng(sub_seed(self.seed, 1, epoch)).permutation(self.n)
-        return self._perms[epoch]
-
-    def indices(self, step: int) -> np.ndarray:
-        pos = np.arange(step * self.batch_size, (step + 1) * self.batch_size, dtype=np.int64)
-        epochs, offsets = pos // self.n, pos % self.n
-        return np.concatenate([self._perm(int(e))[offsets[epochs == e]] for e in np.unique(epochs)])
-
-    def epoch_of(self, step: int) -> float:
-        return step * self.batch_size / self.n
-
-
-def load_or_encode(
-    path: Path,
-    role: str,
-    tokenizer,
-    model_dir: Path,
-    max_length: int,
-    sequences: str,
-    cache_dir: Path,
-    dist: Dist,
-    device: torch.device,
-) -> SequenceCorpus:
-    """Encode a corpus once (main process, streaming) into the state directory; every run and process then
-    memory-maps it. An input error on the main process is raised on every process."""
-    key = file_digest(path, extra=f"{tokenizer_digest(model_dir)}:{max_length}:{sequences}".encode())[:16]
-    data, meta_path = cache_dir / f"{role}.{key}.int32", cache_dir / f"{role}.{key}.json"
-    error: VocabswapError | None = None
-    if dist.main and not meta_path.exists():
-        started = time.perf_counter()
-        cache_dir.mkdir(parents=True, exist_ok=True)
-        try:
-            with atomic_path(data) as tmp, atomic_path(offsets_path(data)) as tmp_offsets:
-                meta = encode_file(
-                    path, tokenizer, max_length, tmp, sequences=sequences, offsets_dest=tmp_offsets
-                )
-            write_json(meta_path, meta)  # written last: the cache entry is complete
-            log.info(
-                "%s: %d lines, %d tokens -> %d %s sequences of <= %d in %.1fs (cached in %s)",
-                path,
-                meta["n_lines"],
-                meta["n_tokens"],
-                meta["n_sequences"],
-                sequences,
-                max_length,
-                time.perf_counter() - started,
-                cache_dir,
-            )
-        except VocabswapError as err:
-            error = err
-    if dist.all_sum([1.0 if error else 0.0], device)[0]:
-        raise error or VocabswapError(f"{path}: the main process could not read this {role} corpus")
-    meta = json.loads(meta_path.read_text(encoding="utf-8"))
-    return load_encoded(data, meta)
-
-
-@dataclass(frozen=True)
-class MicroBatch:
-    input_ids: torch.Tensor
-    attention_mask: torch.Tensor
-    labels: torch.Tensor
-
-
-def make_global_batch(
-    corpus: SequenceCorpus, idx: np.ndarray, masker: MLMMasker, generator: torch.Generator, pad_id: int
-) -> MicroBatch:
-    input_ids, attention_mask = collate(corpus.sequences(idx), pad_id)
-    masked, labels = masker(input_ids, attention_mask, generator)
-    return MicroBatch(masked, attention_mask, labels)
-
-
-def split_batch(batch: MicroBatch, parts: np.ndarray, size: int) -> list[MicroBatch]:
-    """This process's share ``parts`` (row indices) of the global batch, cut into micro-batches of ``size``
-    rows, each trimmed to its longest sequence."""
-    out = []
-    for start in range(0, len(parts), size):
-        rows = torch.from_numpy(parts[start : start + size])
-        am = batch.attention_mask[rows]
-        width = int(am.sum(1).max())
-        out.append(MicroBatch(batch.input_ids[rows, :width], am[:, :width], batch.labels[rows, :width]))
-    return out
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -232,106 +100,6 @@ def set_encoder_frozen(model: nn.Module, frozen: bool) -> None:
         param.requires_grad_(not frozen)
         if frozen:
             param.grad = None
-
-
-# ----------------------------------------------------------------------------------------------------------
-# checkpoints
-
-
-class StateDir:
-    """Layout of the resumable state directory (outside the declared output)."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self.checkpoint = root / "checkpoint"
-        self.best = root / "best"
-        self.cache = root / "cache"
-        self.log = root / "training_log.jsonl"
-
-    def save_checkpoint(
-        self,
-        model: nn.Module,
-        optimizer: torch.optim.Optimizer,
-        scheduler: torch.optim.lr_scheduler.LRScheduler,
-        state: TrainState,
-        config: LaptConfig,
-    ) -> None:
-        with atomic_dir(self.checkpoint) as tmp:
-            torch.save(model.state_dict(), tmp / "model.pt")
-            torch.save(optimizer.state_dict(), tmp / "optimizer.pt")
-            torch.save(scheduler.state_dict(), tmp / "scheduler.pt")
-            rng = {"torch": torch.get_rng_state()}
-            if torch.cuda.is_available():
-                rng["cuda"] = torch.cuda.get_rng_state_all()
-            torch.save(rng, tmp / "rng.pt")
-            write_json(tmp / "trainer_state.json", dataclasses.asdict(state))
-            write_json(tmp / "config.json", dataclasses.asdict(config))
-
-    def load_checkpoint(
-        self,
-        model: nn.Module,
-        optimizer: torch.optim.Optimizer,
-        scheduler: torch.optim.lr_scheduler.LRScheduler,
-    ) -> TrainState:
-        model.load_state_dict(self._load_tensors(self.checkpoint / "model.pt"))
-        optimizer.load_state_dict(self._load_tensors(self.checkpoint / "optimizer.pt"))
-        scheduler.load_state_dict(self._load_tensors(self.checkpoint / "scheduler.pt"))
-        rng = self._load_tensors(self.checkpoint / "rng.pt")
-        torch.set_rng_state(rng["torch"])
-        if "cuda" in rng and torch.cuda.is_available():
-            torch.cuda.set_rng_state_all(rng["cuda"])
-        raw = json.loads((self.checkpoint / "trainer_state.json").read_text(encoding="utf-8"))
-        if raw["best_loss"] is None:
-            raw["best_loss"] = math.inf
-        return TrainState(**raw)
-
-    @staticmethod
-    def _load_tensors(path: Path) -> Any:
-        """A checkpoint file of tensors and plain containers; never unpickles code (weights_only)."""
-        try:
-            return torch.load(path, map_location="cpu", weights_only=True)
-        except (OSError, RuntimeError, pickle.UnpicklingError, EOFError) as err:
-            reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-            raise VocabswapError(
-                f"{path}: not a loadable vocabswap checkpoint file (only tensors are accepted): {reason}"
-            ) from err
-
-    def remove(self) -> None:
-        """Delete what vocabswap wrote here; the directory itself only if nothing else is left in it."""
-        for path in (self.checkpoint, self.best):
-            if (path / MARKER).is_file():
-                shutil.rmtree(path, ignore_errors=True)
-        if self.cache.is_dir():
-            for path in self.cache.iterdir():
-                if path.is_file() and path.name.startswith(("train.", "dev.")):
-                    path.unlink(missing_ok=True)
-        self.log.unlink(missing_ok=True)
-        for path in (self.cache, self.root):
-            with contextlib.suppress(OSError):
-                path.rmdir()
-
-    def saved_config(self) -> dict[str, Any] | None:
-        path = self.checkpoint / "config.json"
-        return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
-
-    def append_log(self, record: dict[str, Any]) -> None:
-        with open(self.log, "a", encoding="utf-8") as handle:
-            handle.write(json.dumps(record) + "\n")
-
-    def truncate_log(self, step: int) -> None:
-        """Drop step records after ``step`` (they will be replayed) from the append-only log."""
-        if not self.log.exists():
-            return
-        keep = []
-        for line in self.log.read_text(encoding="utf-8").splitlines():
-            try:
-                rec = json.loads(line)
-            except json.JSONDecodeError:
-                continue  # a line cut short by a kill
-            if rec.get("step", 0) <= step:
-                keep.append(line)
-        with atomic_open(self.log) as handle:
-            handle.write("".join(k + "\n" for k in keep))
 
 
 def save_hf_model(model: nn.Module, model_dir: Path, dest: Path, extra: dict[str, Any]) -> None:
@@ -370,27 +138,10 @@ def evaluate(
     return total / count if count else math.nan
 
 
-def by_length(corpus: SequenceCorpus, idx: np.ndarray) -> np.ndarray:
-    """``idx`` longest sequence first (stable): consecutive micro-batches then hold similar lengths and
-    little padding. Reordering within a step changes neither which lines form it nor its loss (the sum over
-    its masked tokens divided by their count)."""
-    return idx[np.argsort(-corpus.lengths[idx], kind="stable")]
-
-
 def stops_early(state: TrainState, config: LaptConfig) -> bool:
     """Early stopping as the paper code's HF ``EarlyStoppingCallback``: after ``patience`` evaluations in a
     row without a strictly lower dev loss (counted over a resume: the counter is saved)."""
     return config.patience is not None and state.evals_without_improvement >= config.patience
-
-
-def prepare_dev(
-    corpus: SequenceCorpus, masker: MLMMasker, seed: int, pad_id: int, size: int
-) -> list[MicroBatch]:
-    """The dev set, each sequence masked once (fixed for the run), as length-sorted micro-batches."""
-    gen = torch.Generator().manual_seed(sub_seed(seed, 2))
-    order = by_length(corpus, np.arange(len(corpus)))
-    everything = make_global_batch(corpus, order, masker, gen, pad_id)
-    return split_batch(everything, np.arange(len(corpus)), size)
 
 
 def run_lapt(
@@ -402,31 +153,57 @@ def run_lapt(
     *,
     state_dir: str | Path | None = None,
     callback: Callback | None = None,
+    on_change: str = "refuse",
+    overwrite: bool = False,
 ) -> dict[str, Any]:
     """Train, and write the best-dev model directory to ``out``; returns the summary (``lapt_log.json``).
 
     ``callback(step, model, optimizer)``, if given, is called before the first step and after every
-    optimizer step (for monitoring and tests; it must not modify the model)."""
+    optimizer step (for monitoring, and for tests that inject a fault). A state directory written for other
+    inputs or settings is refused (``on_change="refuse"``) or started afresh (``"restart"``); ``out`` is
+    replaced at the end only if ``overwrite`` and it holds an earlier vocabswap output."""
     config.validate()
-    paths = RunPaths(Path(model_dir), Path(train), Path(dev), Path(out))
+    if on_change not in ON_CHANGE:
+        raise VocabswapError(f"on_change must be one of {', '.join(ON_CHANGE)}, got {on_change!r}")
+    paths = RunPaths(Path(model_dir), Path(train), Path(dev), Path(out), overwrite)
     sd = StateDir(Path(state_dir) if state_dir else paths.out.with_name(paths.out.name + ".state"))
     if sd.root.resolve() == paths.out.resolve() or paths.out.resolve() in sd.root.resolve().parents:
         raise VocabswapError(f"--state-dir {sd.root} must lie outside the output {paths.out}")
     for path, role in ((paths.train, "training"), (paths.dev, "dev")):
         if not path.is_file():
             raise VocabswapError(f"{path}: no such {role} file")
+    check_output_dir(paths.out, overwrite=overwrite)  # again at the end: another run may have written it
+    tokenizer = load_tokenizer(paths.model_dir)  # a missing or broken model: reported before any state
+    check_max_length(paths.model_dir, config.max_length)
 
     device_kind = resolve_kind(config.device)
     dist = init_distributed(device_kind)
     device = pick_device(device_kind, dist)
+    created = sd.ownership() != "ours"  # this run makes (or adopts) the state directory
     try:
-        run = _build_run(paths, config, sd, dist, device, callback)
+        _open_state(paths, config, sd, dist, on_change)
+        run = _build_run(paths, config, sd, dist, device, callback, tokenizer)
         _resume_or_start(run)
         _train(run)
         return _finalise(run)
+    except BaseException:
+        if sd.held and created and not sd.has_checkpoint():
+            sd.remove()  # nothing to resume: leave no litter
+        raise
     finally:
+        sd.release()
         if dist.enabled:
             torch.distributed.destroy_process_group()
+
+
+def _open_state(paths: RunPaths, config: LaptConfig, sd: StateDir, dist: Dist, on_change: str) -> None:
+    """Lock the state directory (main process) and make it this run's: resumable only if it was written
+    for the same model, texts and settings; a stale one is refused or emptied (``on_change``)."""
+    if dist.main:  # the other processes wait; an error here ends the process group
+        key = run_key(paths.model_dir, paths.train, paths.dev, config)
+        sd.lock()  # a foreign directory is refused before anything is written to it
+        sd.claim(key, fresh=sd.check(key, on_change))
+    dist.barrier()
 
 
 Callback = Callable[[int, nn.Module, torch.optim.Optimizer], None]
@@ -438,6 +215,7 @@ class RunPaths:
     train: Path
     dev: Path
     out: Path
+    overwrite: bool = False
 
 
 @dataclass
@@ -495,29 +273,21 @@ class StepStats:
 def _load_corpora(
     paths: RunPaths, tokenizer, config: LaptConfig, sd: StateDir, dist: Dist, device: torch.device
 ) -> tuple[SequenceCorpus, SequenceCorpus]:
-    """The encoded train and dev corpora (cached in the state directory); bad input leaves nothing behind."""
-    created = not sd.root.exists()
-    if dist.main:
-        sd.root.mkdir(parents=True, exist_ok=True)
-    try:
-        return tuple(  # type: ignore[return-value]
-            load_or_encode(
-                path,
-                role,
-                tokenizer,
-                paths.model_dir,
-                config.max_length,
-                config.sequences,
-                sd.cache,
-                dist,
-                device,
-            )
-            for path, role in ((paths.train, "train"), (paths.dev, "dev"))
+    """The encoded train and dev corpora (cached in the state directory)."""
+    return tuple(  # type: ignore[return-value]
+        load_or_encode(
+            path,
+            role,
+            tokenizer,
+            paths.model_dir,
+            config.max_length,
+            config.sequences,
+            sd.cache,
+            dist,
+            device,
         )
-    except VocabswapError:
-        if dist.main and created:
-            sd.remove()
-        raise
+        for path, role in ((paths.train, "train"), (paths.dev, "dev"))
+    )
 
 
 def _build_run(
@@ -527,8 +297,8 @@ def _build_run(
     dist: Dist,
     device: torch.device,
     callback: Callback | None,
+    tokenizer,
 ) -> _Run:
-    tokenizer = load_tokenizer(paths.model_dir)
     train, dev = _load_corpora(paths, tokenizer, config, sd, dist, device)
     model = load_masked_lm(paths.model_dir)
     check_vocab_fits(paths.model_dir, tokenizer, model)
@@ -580,16 +350,7 @@ def _settings(run: _Run) -> dict[str, Any]:
 def _resume_or_start(run: _Run) -> None:
     """Resume from the state directory's checkpoint, or evaluate step 0 and save the first checkpoint."""
     sd, dist = run.sd, run.dist
-    saved = sd.saved_config()
-    if saved is not None:
-        diff = {
-            k: (saved.get(k), run.settings[k]) for k in TRAJECTORY_KEYS if saved.get(k) != run.settings[k]
-        }
-        if diff:
-            raise VocabswapError(
-                f"{sd.root}: holds a run with other settings {diff} (saved, requested); delete it or pass "
-                "another --state-dir"
-            )
+    if sd.has_checkpoint():  # written for this run's key (checked by _open_state)
         run.state = sd.load_checkpoint(run.model, run.optimizer, run.scheduler)
         if dist.main:
             sd.truncate_log(run.state.step)
@@ -637,8 +398,6 @@ def _train(run: _Run) -> None:
         if due and not _evaluate_and_checkpoint(run, stats.train_loss):
             _restart(run, step, "dev loss")
             continue
-        if config.debug_step_sleep:
-            time.sleep(config.debug_step_sleep)
     progress.close()
 
 
@@ -670,7 +429,6 @@ def _forward_backward(run: _Run, step: int) -> StepStats:
     n_masked_global = int((batch.labels != -100).sum())
     micro = split_batch(batch, run.per_process, config.micro_batch_size)
     loss_sum, tokens, positions, fl_exec, fl_paper = 0.0, 0.0, 0.0, 0.0, 0.0
-    poison = config.debug_nan_at_step == step and not run.state.restarts
     for index, mb in enumerate(micro):
         last = index == len(micro) - 1
         sync = contextlib.nullcontext() if (last or not dist.enabled) else run.wrapped.no_sync()
@@ -679,8 +437,6 @@ def _forward_backward(run: _Run, step: int) -> StepStats:
                 loss, _ = run.wrapped(
                     mb.input_ids.to(device), mb.attention_mask.to(device), mb.labels.to(device)
                 )
-            if poison:
-                loss = loss * math.nan
             # Mean over the global batch's masked tokens; DDP averages over processes, hence x world.
             (loss * (dist.world / max(n_masked_global, 1))).backward()
         loss_sum += float(loss.detach())
@@ -766,7 +522,7 @@ def _finalise(run: _Run) -> dict[str, Any]:
     summary = _summary(run)
     sd = run.sd
     if run.dist.main:
-        with atomic_dir(run.paths.out) as tmp:
+        with atomic_dir(run.paths.out, overwrite=run.paths.overwrite) as tmp:
             for path in sd.best.iterdir():
                 if path.name != "best.json":
                     shutil.copy2(path, tmp / path.name)

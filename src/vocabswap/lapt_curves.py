@@ -9,8 +9,6 @@ per method, one panel per target × vocabulary size × regime.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
@@ -18,10 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from vocabswap.atomic import atomic_open
-from vocabswap.config import method_order
 from vocabswap.errors import InputError, VocabswapError
-from vocabswap.registry import FULL_VOCAB, REGIMES
+from vocabswap.registry import FULL_VOCAB, REGIMES, method_order
+from vocabswap.table_files import TableText, write_table
 
 COLUMNS = ("target", "vocab", "regime", "method", "initial_dev_loss", "best_dev_loss", "best_step", "steps")
 
@@ -129,41 +126,18 @@ def _fmt(value: Any) -> str:
 HEADERS = ("Target", "Vocab", "LAPT", "Method", "Dev loss at step 0", "Best dev loss", "Best step", "Steps")
 
 
-def render_markdown(rows: Sequence[Mapping[str, Any]], caption: str) -> str:
-    lines = [f"**{caption}**", "", "| " + " | ".join(HEADERS) + " |", "|" + "---|" * len(HEADERS)]
-    lines += ["| " + " | ".join(_fmt(row[c]) for c in COLUMNS) + " |" for row in rows]
-    return "\n".join(lines) + "\n"
+def loss_table(rows: Sequence[Mapping[str, Any]], caption: str) -> TableText:
+    """The rows as the one writer takes them: losses at 2 decimals shown, unrounded in the CSV."""
+    import pandas as pd
 
-
-def render_csv(rows: Sequence[Mapping[str, Any]]) -> str:
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=COLUMNS, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows({c: ("" if _fmt(row[c]) == "–" else row[c]) for c in COLUMNS} for row in rows)
-    return buffer.getvalue()
-
-
-def _tex_escape(text: str) -> str:
-    return text.replace("\\", r"\textbackslash{}").replace("_", r"\_").replace("&", r"\&").replace("%", r"\%")
-
-
-def render_latex(rows: Sequence[Mapping[str, Any]], caption: str) -> str:
-    body = [" & ".join(_tex_escape(_fmt(row[c])) for c in COLUMNS) + r" \\" for row in rows]
-    return "\n".join(
-        [
-            r"\begin{table}[t]",
-            r"\centering",
-            r"\begin{tabular}{llll" + "r" * (len(COLUMNS) - 4) + "}",
-            r"\toprule",
-            " & ".join(HEADERS) + r" \\",
-            r"\midrule",
-            *body,
-            r"\bottomrule",
-            r"\end{tabular}",
-            rf"\caption{{{_tex_escape(caption)}}}",
-            r"\end{table}",
-            "",
-        ]
+    shown = [[_fmt(row[c]) for c in COLUMNS] for row in rows]
+    data = [[("" if _fmt(row[c]) == "–" else row[c]) for c in COLUMNS] for row in rows]
+    return TableText(
+        frame=pd.DataFrame(shown, columns=list(HEADERS), dtype=object),
+        caption=caption,
+        data=pd.DataFrame(data, columns=list(COLUMNS), dtype=object),
+        label_columns=4,
+        caption_above=True,
     )
 
 
@@ -172,14 +146,7 @@ def write_loss_table(curves: Iterable[Curve], out: Mapping[str, str | Path], cap
     rows = table_rows(curves)
     if not rows:
         raise VocabswapError("no LAPT logs to tabulate")
-    renders = {
-        "md": render_markdown(rows, caption),
-        "csv": render_csv(rows),
-        "tex": render_latex(rows, caption),
-    }
-    for fmt, text in renders.items():
-        with atomic_open(out[fmt]) as handle:
-            handle.write(text)
+    write_table(loss_table(rows, caption), {fmt: out[fmt] for fmt in ("md", "csv", "tex")})
     return rows
 
 

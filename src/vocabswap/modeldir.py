@@ -1,10 +1,12 @@
-"""A Hugging Face model directory as LAPT and fine-tuning read it: its tokenizer files, the tokenizer
-(any layout, unlike :func:`vocabswap.tokenizer.load_tokenizer`, which insists on XLM-R's dense ids), the
-masked-LM model, and digests that key caches on the tokenizer."""
+"""A Hugging Face model or tokenizer directory as every step reads it: its tokenizer files (the one
+loader, :func:`load_tokenizer`, and the one copier, :func:`copy_tokenizer`), the masked-LM model, and
+digests that key caches on the tokenizer."""
 
 from __future__ import annotations
 
 import hashlib
+import json
+import pickle
 import shutil
 from pathlib import Path
 
@@ -14,7 +16,12 @@ from vocabswap.checksums import file_sha256
 from vocabswap.errors import VocabswapError
 
 # Files of a Hugging Face model directory that belong to the tokenizer (copied verbatim into the output).
-TOKENIZER_FILE_PREFIXES = ("tokenizer", "special_tokens_map", "added_tokens", "sentencepiece", "spiece")
+# vocabswap_tokenizer.json: how `train-tokenizer` built it (corpus, size, seed), kept with the tokenizer;
+# chat_template.jinja: a decoder's chat template (SmolLM2's), which transformers saves beside it.
+TOKENIZER_FILE_PREFIXES = (
+    *("tokenizer", "special_tokens_map", "added_tokens", "sentencepiece", "spiece"),
+    *("vocabswap_tokenizer", "chat_template"),
+)
 
 
 def tokenizer_files(model_dir: Path) -> list[Path]:
@@ -25,13 +32,17 @@ def tokenizer_files(model_dir: Path) -> list[Path]:
     )
 
 
-def load_tokenizer(model_dir: str | Path):
-    """The tokenizer saved in a model directory; a clear error when there is none or it does not load."""
+def load_tokenizer(model_dir: str | Path, *, xlmr_ids: bool = False):
+    """The tokenizer saved in a model or tokenizer directory; a clear error when there is none or it does
+    not load. ``xlmr_ids``: also insist on XLM-R's layout (dense ids 0..V-1, specials at XLM-R's ids), as
+    re-initialisation needs (tokenizer id == embedding row)."""
     from transformers import AutoTokenizer
 
     model_dir = Path(model_dir)
     if not model_dir.is_dir():
-        raise VocabswapError(f"{model_dir}: not a directory; expected a Hugging Face model directory")
+        raise VocabswapError(
+            f"{model_dir}: does not exist or is not a directory; expected a tokenizer or model directory"
+        )
     if not tokenizer_files(model_dir):
         raise VocabswapError(
             f"{model_dir}: no tokenizer in this model directory (no tokenizer.json, tokenizer_config.json "
@@ -39,9 +50,37 @@ def load_tokenizer(model_dir: str | Path):
             "directory written by `vocabswap base-model` or `vocabswap init`"
         )
     try:
-        return AutoTokenizer.from_pretrained(str(model_dir))
+        tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
     except Exception as err:  # transformers raises many types for a broken tokenizer
-        raise VocabswapError(f"{model_dir}: the tokenizer does not load: {err}") from err
+        raise VocabswapError(
+            f"{model_dir}: the tokenizer does not load: {type(err).__name__}: {err}"
+        ) from err
+    if xlmr_ids:
+        from vocabswap.tokenizer import check_dense_ids
+
+        check_dense_ids(tokenizer, model_dir)
+    return tokenizer
+
+
+def check_max_length(model_dir: str | Path, max_length: int) -> None:
+    """A sequence of ``max_length`` must fit the model's position table (XLM-R's starts at padding_idx + 1);
+    checked from config.json before any text is encoded."""
+    path = Path(model_dir) / "config.json"
+    try:
+        config = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return  # the model loader reports a missing or broken config in its own words
+    positions = config.get("max_position_embeddings") if isinstance(config, dict) else None
+    if not isinstance(positions, int):
+        return
+    offset = (
+        config.get("pad_token_id", 0) + 1 if config.get("model_type") in ("roberta", "xlm-roberta") else 0
+    )
+    if max_length > positions - offset:
+        raise VocabswapError(
+            f"--max-length {max_length} exceeds the {positions - offset} positions of the model in "
+            f"{model_dir}"
+        )
 
 
 def check_vocab_fits(model_dir: Path, tokenizer, model) -> None:
@@ -54,17 +93,20 @@ def check_vocab_fits(model_dir: Path, tokenizer, model) -> None:
 
 
 def load_masked_lm(model_dir: str | Path, *, attn_implementation: str = "sdpa"):
+    from safetensors import SafetensorError
     from transformers import AutoModelForMaskedLM
 
     try:
         return AutoModelForMaskedLM.from_pretrained(
             str(model_dir), attn_implementation=attn_implementation, dtype=torch.float32
         )
-    except (OSError, ValueError) as err:
-        raise VocabswapError(f"{model_dir}: not a masked-LM model directory: {err}") from err
+    except (OSError, ValueError, SafetensorError, pickle.UnpicklingError) as err:
+        reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise VocabswapError(f"{model_dir}: not a masked-LM model directory: {reason}") from err
 
 
 def copy_tokenizer(model_dir: Path, dest: Path) -> None:
+    """Copy the tokenizer files of ``model_dir`` (see TOKENIZER_FILE_PREFIXES) into ``dest``."""
     for path in tokenizer_files(model_dir):
         shutil.copy2(path, dest / path.name)
 

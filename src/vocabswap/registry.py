@@ -50,6 +50,17 @@ FULL_VOCAB = "fullvocab"  # pseudo-method: LAPT of the base model with its own v
 OFF_THE_SHELF = "offtheshelf"  # pseudo-target: the base model fine-tuned without LAPT
 
 
+def method_order(methods: list[str]) -> list[str]:
+    """Table row order: the paper's rows first (Table 1), extras after in the given order."""
+    paper = [m for m in PAPER_METHOD_ORDER if m in methods]
+    return paper + [m for m in methods if m not in paper]
+
+
+def method_help() -> str:
+    """The valid method names and their grammar, for ``--help`` texts."""
+    return f"{', '.join(METHODS)} (lower-case, '+'-joined, any order)"
+
+
 class UnknownMethodError(VocabswapError):
     """A method name that is not in METHODS under any spelling."""
 
@@ -62,9 +73,7 @@ def canonical_name(method: str) -> str:
         name = ALIASES.get(name, name)
         if name in METHODS:
             return name
-    raise UnknownMethodError(
-        f"unknown method {method!r}; valid methods: {', '.join(METHODS)} (lower-case, '+'-joined, any order)"
-    )
+    raise UnknownMethodError(f"unknown method {method!r}; valid methods: {method_help()}")
 
 
 def uses_focus(method: str) -> bool:

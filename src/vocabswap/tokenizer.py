@@ -16,14 +16,13 @@ import json
 import logging
 import os
 import random
-import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from vocabswap.atomic import atomic_dir
+from vocabswap.atomic import atomic_dir, scratch_dir
 from vocabswap.data.lines import text_lines
-from vocabswap.errors import VocabswapError, input_file_problem
+from vocabswap.errors import VocabswapError, first_line, input_file_problem
 
 if TYPE_CHECKING:
     from transformers import PreTrainedTokenizerBase
@@ -133,25 +132,13 @@ def write_hf_tokenizer(out: Path, spm_model: bytes) -> PreTrainedTokenizerBase:
         vocab=vocab, _spm_precompiled_charsmap=charsmap, model_max_length=MODEL_MAX_LENGTH
     )
     check_dense_ids(tok, out)
-    tok.save_pretrained(str(out))
-    (out / SPM_MODEL_NAME).write_bytes(spm_model)
-    return tok
-
-
-def load_tokenizer(path: str | Path) -> PreTrainedTokenizerBase:
-    """Load a tokenizer directory and check that its ids are a dense 0..V-1 range in XLM-R's layout."""
-    path = Path(path)
-    if not path.is_dir():
-        raise VocabswapError(f"tokenizer directory {path} does not exist")
-    if not (path / "tokenizer.json").is_file() and not (path / SPM_MODEL_NAME).is_file():
-        raise VocabswapError(f"{path} is not a tokenizer directory (no tokenizer.json or {SPM_MODEL_NAME})")
-    from transformers import AutoTokenizer
-
     try:
-        tok = AutoTokenizer.from_pretrained(str(path))
-    except Exception as err:  # transformers raises many types for a corrupt directory
-        raise VocabswapError(f"cannot load the tokenizer in {path}: {type(err).__name__}: {err}") from err
-    check_dense_ids(tok, path)
+        tok.save_pretrained(str(out))
+    except OSError:
+        raise
+    except Exception as err:  # the tokenizers library reports a failed write (a full disk) as Exception
+        raise VocabswapError(f"{out}: cannot write the tokenizer files: {first_line(err)}") from err
+    (out / SPM_MODEL_NAME).write_bytes(spm_model)
     return tok
 
 
@@ -318,8 +305,10 @@ def train_tokenizer(
     full_text_limit_bytes: int = FULL_TEXT_LIMIT_BYTES,
     subset_bytes: int = SUBSET_BYTES,
     num_threads: int = 1,
+    overwrite: bool = True,
 ) -> Path:
-    """Train a SentencePiece unigram tokenizer and save it as an HF tokenizer directory at ``out``.
+    """Train a SentencePiece unigram tokenizer and save it as an HF tokenizer directory at ``out`` (an
+    earlier vocabswap output there is replaced only with ``overwrite``, checked again at the end).
 
     ``vocab_size`` counts SentencePiece pieces including ``<unk> <s> </s>``, as XLM-R's 250,000 pieces
     do; the HF tokenizer adds ``<pad>`` and ``<mask>``, so it has ``vocab_size + 2`` ids (the paper's
@@ -338,7 +327,7 @@ def train_tokenizer(
         raise VocabswapError(f"vocabulary size {vocab_size} is too large (at most {MAX_VOCAB_SIZE} pieces)")
     _check_corpora(corpora)
     names = ", ".join(str(p) for p in corpora)
-    with tempfile.TemporaryDirectory(prefix="vocabswap-spm-") as tmp:
+    with scratch_dir(out) as tmp:  # beside the output: a killed run's copy is reaped by the next
         text = Path(tmp) / "train.txt"
         n_lines, dropped = write_training_text(
             corpora, text, seed=seed, limit_bytes=full_text_limit_bytes, subset_bytes=subset_bytes
@@ -355,7 +344,7 @@ def train_tokenizer(
             max_sentences=max_sentences,
             num_threads=num_threads,
         )
-    with atomic_dir(out) as tmp_out:
+    with atomic_dir(out, overwrite=overwrite) as tmp_out:
         write_hf_tokenizer(tmp_out, _strip_run_specific(model))
         _write_train_manifest(tmp_out, corpora, vocab_size, seed, character_coverage, n_lines, dropped)
     return out

@@ -17,19 +17,17 @@ from __future__ import annotations
 import json
 import logging
 import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from vocabswap.atomic import atomic_dir
+from vocabswap.atomic import atomic_dir, scratch_dir
 from vocabswap.errors import VocabswapError, first_line
 from vocabswap.family import BYTE_LEVEL_BPE, SENTENCEPIECE_UNIGRAM, tokenizer_kind
 from vocabswap.tokenizer import (
     FULL_TEXT_LIMIT_BYTES,
     SUBSET_BYTES,
     _check_corpora,
-    load_tokenizer,
     train_tokenizer,
     write_training_text,
 )
@@ -49,6 +47,7 @@ def train_tokenizer_like(
     *,
     like: str | Path,
     seed: int = 1,
+    overwrite: bool = True,
     **spm_options: Any,
 ) -> Path:
     """Train a tokenizer of ``like``'s kind on ``corpora`` into ``out`` (see the module docstring).
@@ -59,9 +58,9 @@ def train_tokenizer_like(
         raise VocabswapError(f"--like {like}: not a directory; give a base model or tokenizer directory")
     kind = tokenizer_kind(like)
     if kind == SENTENCEPIECE_UNIGRAM:
-        return train_tokenizer(corpora, vocab_size, out, seed=seed, **spm_options)
+        return train_tokenizer(corpora, vocab_size, out, seed=seed, overwrite=overwrite, **spm_options)
     assert kind == BYTE_LEVEL_BPE
-    return train_byte_level_bpe(corpora, vocab_size, out, like=like, seed=seed)
+    return train_byte_level_bpe(corpora, vocab_size, out, like=like, seed=seed, overwrite=overwrite)
 
 
 def _base_spec(like: Path) -> tuple[dict, dict]:
@@ -130,8 +129,10 @@ def train_byte_level_bpe(
     seed: int = 1,
     full_text_limit_bytes: int = FULL_TEXT_LIMIT_BYTES,
     subset_bytes: int = SUBSET_BYTES,
+    overwrite: bool = True,
 ) -> Path:
-    """A byte-level BPE of ``vocab_size`` ids in BASE's layout (module docstring), written to ``out``."""
+    """A byte-level BPE of ``vocab_size`` ids in BASE's layout (module docstring), written to ``out`` (an
+    earlier vocabswap output there is replaced only with ``overwrite``, checked again at the end)."""
     corpora = [Path(p) for p in corpora]
     spec, config = _base_spec(like)
     specials = base_specials(spec)
@@ -143,7 +144,7 @@ def train_byte_level_bpe(
         )
     _check_corpora(corpora)
     names = ", ".join(str(p) for p in corpora)
-    with tempfile.TemporaryDirectory(prefix="vocabswap-bpe-") as tmp:
+    with scratch_dir(Path(out)) as tmp:  # beside the output: a killed run's copy is reaped by the next
         text = Path(tmp) / "train.txt"
         n_lines, dropped = write_training_text(
             corpora, text, seed=seed, limit_bytes=full_text_limit_bytes, subset_bytes=subset_bytes
@@ -151,7 +152,7 @@ def train_byte_level_bpe(
         if n_lines == 0:
             raise VocabswapError(f"no text left to train on in {names}")
         backend = _train_bpe(text, spec, specials, vocab_size, names)
-    with atomic_dir(out) as tmp_out:
+    with atomic_dir(out, overwrite=overwrite) as tmp_out:
         _save_hf(backend, config, tmp_out, specials)
         manifest = {
             "kind": BYTE_LEVEL_BPE,
@@ -199,16 +200,14 @@ def _write_manifest(dest: Path, fields: dict) -> None:
 
 
 def load_new_tokenizer(path: str | Path) -> Any:
-    """A new tokenizer directory with its layout checked: a byte-level BPE's dense ids with its specials
-    first (:func:`check_bpe_ids`), else XLM-R's (:func:`vocabswap.tokenizer.load_tokenizer`)."""
+    """A new tokenizer directory (the one loader, :func:`vocabswap.modeldir.load_tokenizer`) with its
+    layout checked: a byte-level BPE's dense ids with its specials first (:func:`check_bpe_ids`), else
+    XLM-R's (``xlmr_ids``)."""
+    from vocabswap.modeldir import load_tokenizer
+
     path = Path(path)
     if not (path / "tokenizer.json").is_file() or tokenizer_kind(path) != BYTE_LEVEL_BPE:
-        return load_tokenizer(path)
-    from transformers import AutoTokenizer
-
-    try:
-        tok = AutoTokenizer.from_pretrained(str(path))
-    except Exception as err:  # transformers raises many types for a corrupt directory
-        raise VocabswapError(f"cannot load the tokenizer in {path}: {first_line(err)}") from err
+        return load_tokenizer(path, xlmr_ids=True)
+    tok = load_tokenizer(path)
     check_bpe_ids(tok, base_specials(json.loads((path / "tokenizer.json").read_text("utf-8"))), path)
     return tok

@@ -2,11 +2,12 @@
 
 Each default is written once, here, with its help text in the field's metadata; the CLI builds its options
 from these fields (:mod:`vocabswap.cli.options`) and a test checks that config/schema.yaml has the same
-defaults. Metadata keys: ``help``, ``choices``, ``hidden`` (a test hook, left out of ``--help``).
+defaults. Metadata keys: ``help``, ``choices``.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 from vocabswap.errors import VocabswapError
@@ -16,12 +17,27 @@ DEVICES = ("auto", "cpu", "cuda")
 # How LAPT cuts text into sequences (vocabswap.mlm): one line per sequence, or concatenated full blocks.
 SEQUENCES = ("lines", "packed")
 MLM_HEADS = ("masked", "all")
+SEED_MAX = 2**32 - 1
+# What LAPT does with a state directory written for other inputs or settings (vocabswap.lapt_state).
+ON_CHANGE = ("refuse", "restart")
 PATIENCE = {"pos": 8, "ner": 4}  # epochs (paper Table 7)
 MAX_EPOCHS = {"pos": 64, "ner": 32}  # the paper's configs (*_pos_*.yml: 64, *_ner_*.yml: 32)
 
 
+def check_positive(name: str, value: float) -> None:
+    """A rate or norm: a finite number above 0 (NaN and infinity would train to NaN or never clip)."""
+    if not (math.isfinite(value) and value > 0):
+        raise VocabswapError(f"--{name.replace('_', '-')} must be a finite number above 0, got {value}")
+
+
+def check_seed(seed: int, flag: str = "--seed") -> None:
+    """Seeds reach numpy, torch and SentencePiece: a non-negative integer below 2**32."""
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= SEED_MAX:
+        raise VocabswapError(f"{flag} must be an integer from 0 to {SEED_MAX}, got {seed!r}")
+
+
 def _opt(default, help_text: str | None = None, **meta):
-    """A dataclass field with its CLI help (and choices/hidden) in the metadata."""
+    """A dataclass field with its CLI help (and choices) in the metadata."""
     return field(default=default, metadata={"help": help_text, **meta})
 
 
@@ -46,9 +62,10 @@ class LaptConfig:
     """LAPT settings; the defaults are the paper's (Table 6, Section 4)."""
 
     regime: str = _opt(
-        "full", "full: blocks frozen for the first --freeze-fraction of steps; emb: frozen throughout",
+        "full",
+        "full: blocks frozen for the first --freeze-fraction of steps; emb: frozen throughout",
         choices=REGIMES,
-    )  # fmt: skip
+    )
     steps: int = _opt(100_000, "optimizer steps")
     batch_size: int = _opt(200, "sequences per optimizer step (all processes)")
     micro_batch_size: int = _opt(
@@ -65,9 +82,10 @@ class LaptConfig:
     freeze_fraction: float = _opt(0.1, "regime full: share of frozen steps")
     seed: int = _opt(1)
     head: str = _opt(
-        "masked", "MLM head on masked positions only (same loss, fewer FLOPs) or on all positions",
+        "masked",
+        "MLM head on masked positions only (same loss, fewer FLOPs) or on all positions",
         choices=MLM_HEADS,
-    )  # fmt: skip
+    )
     sequences: str = _opt(
         "lines",
         "lines: one line = one sequence, cut at --max-length, padded per micro-batch (the paper's code); "
@@ -81,8 +99,6 @@ class LaptConfig:
     device: str = _opt("auto", choices=DEVICES)
     precision: str = _precision()
     keep_state: bool = _opt(False, "keep the state directory after success")
-    debug_nan_at_step: int | None = _opt(None, hidden=True)  # test hook: poison the loss once at this step
-    debug_step_sleep: float = _opt(0.0, hidden=True)  # test hook: seconds to sleep after each step
 
     def validate(self) -> None:
         if self.regime not in REGIMES:
@@ -97,8 +113,11 @@ class LaptConfig:
             raise VocabswapError(f"freeze fraction must be in [0, 1], got {self.freeze_fraction}")
         if not 0.0 < self.mlm_probability < 1.0:  # checked before packing the corpus
             raise VocabswapError(f"--mlm-probability must be in (0, 1), got {self.mlm_probability}")
-        if self.lr <= 0 or self.max_grad_norm <= 0 or self.nan_max_grad_norm <= 0:
-            raise VocabswapError("learning rate and grad norms must be positive")
+        for name in ("lr", "max_grad_norm", "nan_max_grad_norm"):
+            check_positive(name, getattr(self, name))
+        if not math.isfinite(self.weight_decay) or self.weight_decay < 0:
+            raise VocabswapError(f"--weight-decay must be a finite number >= 0, got {self.weight_decay}")
+        check_seed(self.seed)
         if self.head not in MLM_HEADS:
             raise VocabswapError(f"head must be 'masked' or 'all', got {self.head!r}")
         if self.sequences not in SEQUENCES:
@@ -112,10 +131,6 @@ class LaptConfig:
         if self.regime == "emb":
             return self.steps
         return round(self.freeze_fraction * self.steps)
-
-    def lr_at(self, step: int) -> float:
-        """Learning rate of optimizer step ``step`` (0-based): one linear decay to 0, no warm-up."""
-        return self.lr * max(0.0, 1.0 - step / self.steps)
 
 
 @dataclass
@@ -162,8 +177,11 @@ class FinetuneConfig:
                 )
         if self.max_length < 3:
             raise VocabswapError(f"--max-length must be at least 3, got {self.max_length}")
-        if self.lr <= 0:
-            raise VocabswapError(f"--lr must be positive, got {self.lr}")
+        for name in ("lr", "max_grad_norm"):
+            check_positive(name, getattr(self, name))
+        if not 0.0 <= self.dropout < 1.0:  # NaN fails too
+            raise VocabswapError(f"--dropout must be in [0, 1), got {self.dropout}")
+        check_seed(self.seed)
 
     @property
     def effective_patience(self) -> int:

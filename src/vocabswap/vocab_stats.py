@@ -11,24 +11,32 @@ masked-only head, encoder trainable). `record_vocab_stats` adds them to ``init_r
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from vocabswap.atomic import atomic_open, write_json
+from vocabswap.atomic import write_json
 from vocabswap.errors import InputError
 from vocabswap.flops import MLMFlopModel
+from vocabswap.table_files import TableText, write_table
 
 REPORT_NAME = "init_report.json"  # as vocabswap.reinit.api.REPORT_NAME (not imported: that pulls in torch)
 BASE_ROW = "base"
 CSV_HEADER = (
-    "target", "vocab_size", "rows", "ordinary", "ident", "ident_share", "focus", "focus_share",
-    "embedding_parameters", "lapt_flops_per_token_paper", "lapt_flops_per_token_executed",
-)  # fmt: skip
+    "target",
+    "vocab_size",
+    "rows",
+    "ordinary",
+    "ident",
+    "ident_share",
+    "focus",
+    "focus_share",
+    "embedding_parameters",
+    "lapt_flops_per_token_paper",
+    "lapt_flops_per_token_executed",
+)
 
 
 @dataclass(frozen=True)
@@ -74,9 +82,9 @@ def _flop_model(model_dir: Path, vocab: int) -> MLMFlopModel:
 
 
 def _pieces(tokenizer_dir: Path) -> tuple[list[str], set[int]]:
-    from vocabswap.tokenizer import load_tokenizer
+    from vocabswap.modeldir import load_tokenizer
 
-    tok = load_tokenizer(tokenizer_dir)
+    tok = load_tokenizer(tokenizer_dir, xlmr_ids=True)
     return tok.convert_ids_to_tokens(list(range(len(tok)))), set(tok.all_special_ids)
 
 
@@ -172,17 +180,31 @@ def _flops(value: float) -> str:
     return f"{value / 1e6:,.0f}"
 
 
-def to_markdown(rows: Sequence[VocabRow], title: str) -> str:
-    header = ["target", "vocabulary", "rows", "IDENT copies", "FOCUS built", "embedding params",
-              "LAPT MFLOP/token (paper)", "(executed)"]  # fmt: skip
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    for row in rows:
-        s = row.stats
-        lines.append("| " + " | ".join([
-            row.target, str(row.size), f"{s.pieces:,}", _pct(s.ident_share), _pct(s.focus_share),
-            f"{s.embedding_parameters:,}", _flops(s.lapt_flops_per_token["paper"]),
-            _flops(s.lapt_flops_per_token["executed"]),
-        ]) + " |")  # fmt: skip
+HEADERS = (
+    *("target", "vocabulary", "rows", "IDENT copies", "FOCUS built", "embedding params"),
+    *("LAPT MFLOP/token (paper)", "(executed)"),
+)
+
+
+def _shown(row: VocabRow) -> list[str]:
+    s = row.stats
+    flops = s.lapt_flops_per_token
+    counts = [f"{s.pieces:,}", _pct(s.ident_share), _pct(s.focus_share), f"{s.embedding_parameters:,}"]
+    return [row.target, str(row.size), *counts, _flops(flops["paper"]), _flops(flops["executed"])]
+
+
+def _record(row: VocabRow) -> list[Any]:
+    s = row.stats
+    flops = s.lapt_flops_per_token
+    focus = ["" if s.focus is None else s.focus, "" if s.focus_share is None else f"{s.focus_share:.6f}"]
+    counts = [s.pieces, s.ordinary, s.ident, f"{s.ident_share:.6f}", *focus, s.embedding_parameters]
+    return [row.target, row.size, *counts, f"{flops['paper']:.6g}", f"{flops['executed']:.6g}"]
+
+
+def vocab_table(rows: Sequence[VocabRow], title: str) -> TableText:
+    """The rows as the one writer takes them (shares as percentages shown, as fractions in the CSV)."""
+    import pandas as pd
+
     caption = (
         f"{title}: per target and vocabulary size, the share of the new pieces (specials aside) that IDENT "
         "copies (exact piece in the base vocabulary) and that FOCUS built from auxiliary fastText vectors "
@@ -191,27 +213,15 @@ def to_markdown(rows: Sequence[VocabRow], title: str) -> str:
         "positions through the head, 3 × forward; executed: masked positions only). `base`: the base "
         "model's own vocabulary."
     )
-    return "\n".join(lines) + "\n\n" + caption + "\n"
-
-
-def to_csv(rows: Sequence[VocabRow]) -> str:
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(CSV_HEADER)
-    for row in rows:
-        s = row.stats
-        writer.writerow([
-            row.target, row.size, s.pieces, s.ordinary, s.ident, f"{s.ident_share:.6f}",
-            "" if s.focus is None else s.focus, "" if s.focus_share is None else f"{s.focus_share:.6f}",
-            s.embedding_parameters, f"{s.lapt_flops_per_token['paper']:.6g}",
-            f"{s.lapt_flops_per_token['executed']:.6g}",
-        ])  # fmt: skip
-    return buf.getvalue()
+    return TableText(
+        frame=pd.DataFrame([_shown(r) for r in rows], columns=list(HEADERS), dtype=object),
+        caption=caption,
+        data=pd.DataFrame([_record(r) for r in rows], columns=list(CSV_HEADER), dtype=object),
+        label_columns=2,
+    )
 
 
 def write_vocab_table(
     rows: Sequence[VocabRow], md_out: str | Path, csv_out: str | Path, *, title: str
 ) -> None:
-    for path, text in ((md_out, to_markdown(rows, title)), (csv_out, to_csv(rows))):
-        with atomic_open(path) as handle:
-            handle.write(text)
+    write_table(vocab_table(rows, title), {"md": md_out, "csv": csv_out})

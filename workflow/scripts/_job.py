@@ -50,9 +50,17 @@ def mock_snakemake(rule: str, argv: list[str]) -> Any:
         workflow.dag_settings = DAGSettings()
         job = Job(workflow.get_rule(rule), DAG(workflow, rules=workflow.rules), wildcards_dict=wildcards)
         return Snakemake(
-            job.input, job.output, job.params, job.wildcards, job.threads, job.resources, job.log,
-            workflow.config, rule, None,
-        )  # fmt: skip
+            job.input,
+            job.output,
+            job.params,
+            job.wildcards,
+            job.threads,
+            job.resources,
+            job.log,
+            workflow.config,
+            rule,
+            None,
+        )
 
 
 @contextlib.contextmanager
@@ -94,11 +102,25 @@ def limit_torch_threads(threads: int) -> None:
         torch.set_num_threads(threads)
 
 
-def provenance(snakemake: Any, inputs: list[str] | None = None) -> dict[str, Any]:
-    """This job's provenance record: its params (the config slice it read) and its inputs' checksums."""
+def provenance(snakemake: Any, inputs: list[str] | None = None, **extra: Any) -> dict[str, Any]:
+    """This job's provenance record: its params (the config slice it read) and its inputs' checksums;
+    ``extra``: collect's sources, device and precision."""
     from vocabswap.provenance import collect
 
     params = {k: v for k, v in snakemake.params.items()}
     wildcards = {k: v for k, v in snakemake.wildcards.items()}
     files = list(snakemake.input) if inputs is None else inputs
-    return collect(rule=snakemake.rule, wildcards=wildcards, config=params, inputs=files, workdir=ROOT)
+    return collect(
+        rule=snakemake.rule, wildcards=wildcards, config=params, inputs=files, workdir=ROOT, **extra
+    )
+
+
+def stamp_outputs(snakemake: Any, record: dict[str, Any] | None = None, **extra: Any) -> None:
+    """Record this job's provenance on each declared output: DIR/provenance.json, FILE.provenance.json."""
+    from vocabswap.provenance import stamp_dir, stamp_files
+
+    record = provenance(snakemake, **extra) if record is None else record
+    outputs = [Path(p) for p in snakemake.output]
+    for directory in (p for p in outputs if p.is_dir()):
+        stamp_dir(directory, record)
+    stamp_files([p for p in outputs if p.is_file()], record)

@@ -1,6 +1,6 @@
 """Rule clean_corpus: clean a language's raw sources, read in order as one stream, with the paper's chain."""
 
-from _job import job_context, snakemake_job
+from _job import job_context, snakemake_job, stamp_outputs
 
 snakemake = snakemake_job(globals(), "clean_corpus")
 with job_context(snakemake):
@@ -14,3 +14,4 @@ with job_context(snakemake):
         params=CleanParams(**snakemake.params.cleaning),
         workers=snakemake.threads,
     )
+    stamp_outputs(snakemake)

@@ -1,11 +1,13 @@
 """Rule eval_data: one language's POS or NER set as train.tsv/dev.tsv/test.tsv + meta.json."""
 
-from _job import job_context, provenance, snakemake_job
+from _job import job_context, snakemake_job, stamp_outputs
 
 snakemake = snakemake_job(globals(), "eval_data")
 with job_context(snakemake):
     from vocabswap.data.evalsets import build_eval_set_from_settings
-    from vocabswap.provenance import stamp_dir
+    from vocabswap.provenance import packaged_sources
 
-    build_eval_set_from_settings(snakemake.params.eval, snakemake.wildcards.task, snakemake.output[0])
-    stamp_dir(snakemake.output[0], provenance(snakemake))
+    settings = snakemake.params.eval
+    build_eval_set_from_settings(settings, snakemake.wildcards.task, snakemake.output[0])
+    source = settings["source"]
+    stamp_outputs(snakemake, sources=packaged_sources(source) or [{"spec": source}])

@@ -1,6 +1,6 @@
 """Rule figure_base_embeddings: Figure 1 (base embeddings by script and by position) and linear probes."""
 
-from _job import job_context, snakemake_job
+from _job import job_context, snakemake_job, stamp_outputs
 
 snakemake = snakemake_job(globals(), "figure_base_embeddings")
 with job_context(snakemake):
@@ -14,3 +14,4 @@ with job_context(snakemake):
         max_points=figures["max_points"],
         seed=figures["seed"],
     )
+    stamp_outputs(snakemake)

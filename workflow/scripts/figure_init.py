@@ -1,6 +1,6 @@
 """Rule figure_init: Figures 2, 3, 5 — each initialised matrix in the base model's PCA space."""
 
-from _job import job_context, snakemake_job
+from _job import job_context, snakemake_job, stamp_outputs
 
 snakemake = snakemake_job(globals(), "figure_init")
 with job_context(snakemake):
@@ -14,3 +14,4 @@ with job_context(snakemake):
         max_points=figures["max_points"],
         seed=figures["seed"],
     )
+    stamp_outputs(snakemake)

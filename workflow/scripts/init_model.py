@@ -1,10 +1,9 @@
 """Rule init_model: the base model with the target's vocabulary, embeddings re-initialised by one method."""
 
-from _job import job_context, provenance, snakemake_job
+from _job import job_context, snakemake_job, stamp_outputs
 
 snakemake = snakemake_job(globals(), "init_model")
 with job_context(snakemake):
-    from vocabswap.provenance import stamp_dir
     from vocabswap.reinit import initialise
     from vocabswap.reinit.focus import focus_options
     from vocabswap.vocab_stats import record_vocab_stats
@@ -23,4 +22,4 @@ with job_context(snakemake):
         focus_options=focus,
     )
     record_vocab_stats(snakemake.output[0], snakemake.input.base, **snakemake.params.lapt_shape)
-    stamp_dir(snakemake.output[0], provenance(snakemake))
+    stamp_outputs(snakemake)

@@ -4,22 +4,25 @@ import hashlib
 import json
 from pathlib import Path
 
-from _job import job_context, provenance, snakemake_job
+from _job import job_context, snakemake_job, stamp_outputs
 
 snakemake = snakemake_job(globals(), "lapt")
 with job_context(snakemake):
     from vocabswap.lapt import LaptConfig, run_lapt
-    from vocabswap.provenance import stamp_dir
 
     settings = snakemake.params.lapt
-    # One state directory per settings: a changed config starts afresh instead of resuming a stale run.
+    # One state directory per settings; a changed input model or text restarts it afresh (never resumes a
+    # stale run: the state is keyed by the model's and the texts' digests too).
     key = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:12]
-    run_lapt(
+    summary = run_lapt(
         snakemake.input.model,
         snakemake.input.train,
         snakemake.input.dev,
         snakemake.output[0],
         LaptConfig(regime=snakemake.wildcards.regime, **settings),
         state_dir=Path(snakemake.params.state_dir) / key,
+        on_change="restart",
+        overwrite=True,
     )
-    stamp_dir(snakemake.output[0], provenance(snakemake))
+    ran = summary["settings"]  # the device and precision the run resolved
+    stamp_outputs(snakemake, device=ran["device"], precision=ran["precision"])

@@ -1,6 +1,6 @@
 """Rule lapt_curves: dev-loss table (step 0 vs best checkpoint) and curves of an experiment's LAPT runs."""
 
-from _job import job_context, snakemake_job
+from _job import job_context, snakemake_job, stamp_outputs
 
 snakemake = snakemake_job(globals(), "lapt_curves")
 with job_context(snakemake):
@@ -15,3 +15,4 @@ with job_context(snakemake):
         out.figure,
         title=settings["title"],
     )
+    stamp_outputs(snakemake)

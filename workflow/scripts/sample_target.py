@@ -1,7 +1,7 @@
 """Rule sample_target: α-sampled LAPT, dev and tokenizer text of a multi-language target, sized to their use,
 with the composition and disk/time accounting in composition.json."""
 
-from _job import job_context, snakemake_job
+from _job import job_context, snakemake_job, stamp_outputs
 
 snakemake = snakemake_job(globals(), "sample_target")
 with job_context(snakemake):
@@ -15,3 +15,4 @@ with job_context(snakemake):
         snakemake.params.sampling,
         composition_path=snakemake.output.composition,
     )
+    stamp_outputs(snakemake)

@@ -1,6 +1,6 @@
 """Rule split_corpus: hold out random lines of a cleaned corpus as the LAPT dev set."""
 
-from _job import job_context, snakemake_job
+from _job import job_context, snakemake_job, stamp_outputs
 
 snakemake = snakemake_job(globals(), "split_corpus")
 with job_context(snakemake):
@@ -13,3 +13,4 @@ with job_context(snakemake):
         dev_lines=snakemake.params.split["dev_lines"],
         seed=snakemake.params.split["seed"],
     )
+    stamp_outputs(snakemake)

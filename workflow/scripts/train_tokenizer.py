@@ -1,11 +1,10 @@
 """Rule train_tokenizer: the target's SentencePiece unigram tokenizer as an HF tokenizer directory."""
 
-from _job import job_context, provenance, snakemake_job
+from _job import job_context, snakemake_job, stamp_outputs
 
 snakemake = snakemake_job(globals(), "train_tokenizer")
 with job_context(snakemake):
     from vocabswap.errors import VocabswapError
-    from vocabswap.provenance import stamp_dir
     from vocabswap.tokenizer import train_tokenizer
 
     settings = snakemake.params.tokenizer
@@ -22,4 +21,4 @@ with job_context(snakemake):
         )
     except VocabswapError as err:  # one line that also names the target (the size and maximum are in err)
         raise VocabswapError(f"target {snakemake.wildcards.target}: {err}") from None
-    stamp_dir(snakemake.output[0], provenance(snakemake))
+    stamp_outputs(snakemake)

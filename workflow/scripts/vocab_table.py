@@ -1,7 +1,7 @@
 """Rule vocab_table: per target and vocabulary size, IDENT overlap, FOCUS coverage, embedding parameters
 and LAPT FLOPs per token (read from the init reports), beside the base model's own vocabulary."""
 
-from _job import job_context, snakemake_job
+from _job import job_context, snakemake_job, stamp_outputs
 
 snakemake = snakemake_job(globals(), "vocab_table")
 with job_context(snakemake):
@@ -13,3 +13,4 @@ with job_context(snakemake):
     base = {target: measure_base(snakemake.input.base, **shape) for target, shape in shapes}
     rows = collect_rows(inits, base)
     write_vocab_table(rows, snakemake.output.md, snakemake.output.csv, title=table["title"])
+    stamp_outputs(snakemake)

@@ -27,6 +27,7 @@ SUBCOMMANDS = (
     "lapt",
     "finetune",
     "aggregate",
+    "trace",
 )
 
 
@@ -57,14 +58,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     try:
-        args.func(args)
+        status = args.func(args)  # a subcommand may answer with its own exit status (trace: 1 = broken)
     except VocabswapError as err:
         return _fail(args.command, str(err))
     except OSError as err:  # a file-system failure the library did not foresee: still one line
         return _fail(args.command, os_error_message(err))
     except _boundary_errors() as err:
         return _fail(args.command, f"{type(err).__name__}: {first_line(err)}")
-    return 0
+    return status or 0
 
 
 def _fail(command: str, message: str) -> int:
@@ -85,10 +86,14 @@ def os_error_message(err: OSError) -> str:
 def _boundary_errors() -> tuple[type[BaseException], ...]:
     """Third-party errors of corrupt inputs (archives, weights, text encodings) that reach the command line
     boundary: reported in one line instead of a traceback."""
+    import pickle
     import tarfile
     import zipfile
 
-    errors: list[type[BaseException]] = [tarfile.TarError, zipfile.BadZipFile, UnicodeError, EOFError]
+    # pickle: a pytorch_model.bin that holds code (refused by torch.load's weights_only)
+    errors: list[type[BaseException]] = [
+        tarfile.TarError, zipfile.BadZipFile, UnicodeError, EOFError, pickle.UnpicklingError
+    ]  # fmt: skip
     if "safetensors" in sys.modules:
         from safetensors import SafetensorError
 

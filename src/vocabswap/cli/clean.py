@@ -41,10 +41,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _run(args: argparse.Namespace) -> None:
-    from vocabswap.atomic import check_output_file
+    from vocabswap.atomic import check_distinct, check_output_file
     from vocabswap.data.clean import CleanParams, clean_corpus
 
     require_input_files(args.input)
+    check_distinct({"OUT": args.output, "--stats": args.stats}, [args.input])
     for path in (args.output, args.stats):
         if path is not None:
             check_output_file(path)

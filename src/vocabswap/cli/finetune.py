@@ -30,9 +30,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> None:
-    from vocabswap.atomic import check_output_file
+    from vocabswap.atomic import check_distinct, check_output_file
     from vocabswap.finetune import run_finetune
 
+    inputs = [path for d in (args.data, args.model) if Path(d).is_dir() for path in Path(d).iterdir()]
+    check_distinct({"--out": args.out}, inputs)
     check_output_file(args.out)
     if args.task == "ner":
         check_bio_dir(Path(args.data))

@@ -5,11 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-# Kept here (not imported from vocabswap.reinit) so that `--help` does not import numpy/torch.
-METHOD_HELP = (
-    "random, ident, script, script+posn, script+ident, script+posn+ident, focus, focus+ident, "
-    "mean, mean+ident, fvt, fvt+ident (lower-case, '+'-joined, any order)"
-)
+from vocabswap.cli.options import seed_arg
+from vocabswap.registry import method_help  # standard library only: `--help` stays free of numpy/torch
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -27,7 +24,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--tokenizer", required=True, type=Path, metavar="DIR", help="new tokenizer directory"
     )
-    parser.add_argument("--method", required=True, metavar="M", help=METHOD_HELP)
+    parser.add_argument("--method", required=True, metavar="M", help=method_help())
     parser.add_argument(
         "--aux-corpus",
         type=Path,
@@ -41,7 +38,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="fastText model (.bin) or its word vectors (.vec, loads fast) trained on the target text "
         "tokenised by the new tokenizer (instead of --aux-corpus)",
     )
-    parser.add_argument("--seed", type=int, default=1, metavar="S", help="random seed (default 1)")
+    parser.add_argument("--seed", type=seed_arg, default=1, metavar="S", help="random seed (default 1)")
     parser.add_argument(
         "--heldout",
         type=Path,

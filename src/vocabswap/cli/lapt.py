@@ -8,7 +8,7 @@ import os
 
 from vocabswap.cli.options import add_config_options, config_from_args
 from vocabswap.errors import VocabswapError, require_input_files
-from vocabswap.training_config import LaptConfig
+from vocabswap.training_config import ON_CHANGE, LaptConfig
 
 DEFAULTS_NOTE = "defaults are the paper's (Table 6, Section 4)"
 
@@ -32,6 +32,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_config_options(p, LaptConfig, required=("regime",))  # the settings, defaults and help: LaptConfig
     p.add_argument("--state-dir", help="resumable state directory (default: OUT.state); outside OUT")
     p.add_argument(
+        "--on-state-change",
+        choices=ON_CHANGE,
+        default="refuse",
+        help="when the state directory was written for another model, other texts or other settings: "
+        "refuse (one line), or restart afresh",
+    )
+    p.add_argument(
         "--overwrite",
         action="store_true",
         help="replace --out if it holds an earlier vocabswap output (other directories are never replaced)",
@@ -48,7 +55,16 @@ def run(args: argparse.Namespace) -> None:
     if args.freeze_fraction < 0 or args.freeze_fraction > 1:
         raise VocabswapError(f"--freeze-fraction must be in [0, 1], got {args.freeze_fraction}")
     config = config_from_args(LaptConfig, args)
-    summary = run_lapt(args.model, args.train, args.dev, args.out, config, state_dir=args.state_dir)
+    summary = run_lapt(
+        args.model,
+        args.train,
+        args.dev,
+        args.out,
+        config,
+        state_dir=args.state_dir,
+        on_change=args.on_state_change,
+        overwrite=args.overwrite,
+    )
     brief = {k: summary[k] for k in ("out", "steps", "best_step", "best_dev_loss", "tokens_seen")}
     brief["flops"] = {k: summary["flops"][k] for k in ("executed", "paper")}
     brief["restarts"] = len(summary["restarts"])

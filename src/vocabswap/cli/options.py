@@ -11,6 +11,22 @@ import typing
 from typing import Any
 
 
+def seed_arg(value: str) -> int:
+    """``--seed``: an integer from 0 to SEED_MAX (numpy, torch and SentencePiece take it), else a usage
+    error in one line."""
+    from vocabswap.errors import VocabswapError
+    from vocabswap.training_config import check_seed
+
+    try:
+        seed = int(value)
+        check_seed(seed)
+    except (ValueError, VocabswapError) as err:
+        raise argparse.ArgumentTypeError(
+            str(err) if isinstance(err, VocabswapError) else f"not an integer: {value!r}"
+        ) from None
+    return seed
+
+
 def _scalar_type(hint: Any) -> Any:
     """``int`` for ``int`` and ``int | None`` (and likewise float, str)."""
     if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union:
@@ -23,12 +39,11 @@ def add_config_options(
 ) -> None:
     """Add an option per field of ``config_cls``: a flag ``--name`` for a bool that defaults to False,
     ``--no-name`` for one that defaults to True; fields in ``required`` have no default on the command
-    line. Field metadata: ``help``, ``choices``, ``hidden`` (left out of ``--help``), ``aliases`` (flag ->
-    the value it stores)."""
+    line. Field metadata: ``help``, ``choices``, ``aliases`` (flag -> the value it stores)."""
     hints = typing.get_type_hints(config_cls)
     for f in dataclasses.fields(config_cls):
         flag = "--" + f.name.replace("_", "-")
-        help_text = argparse.SUPPRESS if f.metadata.get("hidden") else f.metadata.get("help")
+        help_text = f.metadata.get("help")
         kind = _scalar_type(hints[f.name])
         if kind is bool:
             if f.default:
@@ -36,7 +51,7 @@ def add_config_options(
             else:
                 parser.add_argument(flag, action="store_true", help=help_text)
             continue
-        options: dict[str, Any] = {"type": kind, "help": help_text}
+        options: dict[str, Any] = {"type": seed_arg if f.name == "seed" else kind, "help": help_text}
         if "choices" in f.metadata:
             options["choices"] = tuple(f.metadata["choices"])
         if f.name in required:

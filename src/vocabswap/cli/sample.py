@@ -6,6 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
+from vocabswap.cli.options import seed_arg
 from vocabswap.errors import VocabswapError, require_input_files
 
 
@@ -28,7 +29,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--alpha", type=float, default=0.2, metavar="A", help="exponent (paper: 0.2)")
     parser.add_argument("--lines", type=int, required=True, metavar="N", help="lines to draw")
-    parser.add_argument("--seed", type=int, default=1, metavar="S", help="random seed (default 1)")
+    parser.add_argument("--seed", type=seed_arg, default=1, metavar="S", help="random seed (default 1)")
     parser.add_argument(
         "--cap-bytes", type=int, default=None, metavar="B", help="use at most B bytes of each language"
     )
@@ -38,10 +39,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _run(args: argparse.Namespace) -> None:
-    from vocabswap.atomic import check_output_file
+    from vocabswap.atomic import check_distinct, check_output_file
     from vocabswap.data.sampling import sample_multilingual
 
     require_input_files(*(path for _, path in args.inputs))
+    check_distinct({"--out": args.out}, [path for _, path in args.inputs])
     check_output_file(args.out)
     inputs = dict(args.inputs)
     if len(inputs) != len(args.inputs):

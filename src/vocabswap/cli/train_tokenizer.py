@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from vocabswap.cli.options import seed_arg
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser(
@@ -35,7 +37,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         metavar="BASE",
         help="base model (or tokenizer) directory whose tokenizer kind to train (default: SentencePiece)",
     )
-    parser.add_argument("--seed", type=int, default=1, metavar="S", help="random seed (default 1)")
+    parser.add_argument("--seed", type=seed_arg, default=1, metavar="S", help="random seed (default 1)")
     parser.add_argument(
         "--character-coverage",
         type=float,
@@ -67,6 +69,8 @@ def _run(args: argparse.Namespace) -> None:
     check_output_dir(args.out, overwrite=args.overwrite)
     options = {"seed": args.seed, "character_coverage": args.character_coverage, "num_threads": args.threads}
     if args.like is None:
-        train_tokenizer(args.corpus, args.vocab_size, args.out, **options)
+        train_tokenizer(args.corpus, args.vocab_size, args.out, overwrite=args.overwrite, **options)
     else:
-        train_tokenizer_like(args.corpus, args.vocab_size, args.out, like=args.like, **options)
+        train_tokenizer_like(
+            args.corpus, args.vocab_size, args.out, like=args.like, overwrite=args.overwrite, **options
+        )

@@ -557,6 +557,9 @@ def clean_corpus(
         write_json(stats_path, stats.to_dict())
     log.info(
         "cleaned %s: kept %d of %d lines (%s)",
-        run.name, stats.kept_lines, stats.input_lines, json.dumps(stats.removed),
-    )  # fmt: skip
+        run.name,
+        stats.kept_lines,
+        stats.input_lines,
+        json.dumps(stats.removed),
+    )
     return stats

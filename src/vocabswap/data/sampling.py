@@ -35,11 +35,14 @@ import numpy as np
 from vocabswap.atomic import atomic_path, write_json
 from vocabswap.data.lines import byte_lines
 from vocabswap.errors import InputError, VocabswapError
+from vocabswap.training_config import check_seed
 
 log = logging.getLogger(__name__)
 
 _BLOCK = 1 << 16  # output slots written per block
 SPLITS = ("train", "dev", "tokenizer")
+# A bound on one sample: 25x the paper's largest (20M LAPT lines); its draw needs 8 bytes a line at once.
+MAX_SAMPLE_LINES = 500_000_000
 BYTES_SIGMAS = 4.0  # a sample sized to a byte limit stays below it but with odds of ~3e-5
 
 
@@ -210,13 +213,22 @@ def sample_multilingual(
     ``<out>.composition.json``): per language the input lines and bytes, p, q, the lines drawn and their
     repeat factor; the bytes written, seconds, and a warning per language repeated over ``max_repeat``.
     """
-    if lines < 1:
-        raise VocabswapError(f"lines must be positive, got {lines}")
+    if not 1 <= lines <= MAX_SAMPLE_LINES:
+        raise VocabswapError(f"lines must be from 1 to {MAX_SAMPLE_LINES:,}, got {lines}")
+    check_seed(seed)
     out = Path(out)
     started = time.perf_counter()
     stats = input_stats(inputs, cap_bytes)
-    composition = sample_split(stats, out, alpha=alpha, lines=lines, seed=seed, cap_bytes=cap_bytes,
-                               max_repeat=max_repeat, what=out.name)  # fmt: skip
+    composition = sample_split(
+        stats,
+        out,
+        alpha=alpha,
+        lines=lines,
+        seed=seed,
+        cap_bytes=cap_bytes,
+        max_repeat=max_repeat,
+        what=out.name,
+    )
     composition["seconds"] = round(time.perf_counter() - started, 3)
     write_json(composition_path or out.with_name(out.name + ".composition.json"), composition)
     return composition
@@ -242,8 +254,15 @@ def sample_split(
     comp["seconds"] = round(time.perf_counter() - started, 3)
     comp["warnings"] = repeat_warnings(comp, max_repeat, what)
     repeats = ", ".join(f"{lang} {v['repeat']:.3g}" for lang, v in comp["languages"].items())
-    log.info("%s: %d lines, %d bytes to %s in %.1f s; repeat per language: %s", what, lines, written, out,
-             comp["seconds"], repeats)  # fmt: skip
+    log.info(
+        "%s: %d lines, %d bytes to %s in %.1f s; repeat per language: %s",
+        what,
+        lines,
+        written,
+        out,
+        comp["seconds"],
+        repeats,
+    )
     for message in comp["warnings"]:
         log.warning(message)
     return comp
@@ -312,18 +331,27 @@ def sample_sizes(
     """Lines of each split with the rule that set them (see the module docstring)."""
     whole_text = lines_within_bytes(train, plan["alpha"], plan["tokenizer_max_bytes"])
     return {
-        "train": {"requested": plan["train_lines"], "lines": plan["train_lines"],
-                  "sized_by": plan["train_sized_by"]},
-        "dev": _capped(plan["dev_lines"], "sampling.dev_lines", *(
-            [(sum(st.lines for st in dev.values()), "the languages' dev lines together")]
-            if plan["dev_within_inputs"] else []
-        )),
+        "train": {
+            "requested": plan["train_lines"],
+            "lines": plan["train_lines"],
+            "sized_by": plan["train_sized_by"],
+        },
+        "dev": _capped(
+            plan["dev_lines"],
+            "sampling.dev_lines",
+            *(
+                [(sum(st.lines for st in dev.values()), "the languages' dev lines together")]
+                if plan["dev_within_inputs"]
+                else []
+            ),
+        ),
         "tokenizer": _capped(
-            plan["tokenizer_lines"], "sampling.tokenizer_lines",
+            plan["tokenizer_lines"],
+            "sampling.tokenizer_lines",
             (sum(st.lines for st in train.values()), "the languages' train lines together"),
             (whole_text, "tokenizer.max_text_bytes (the trainer's whole-text limit)"),
         ),
-    }  # fmt: skip
+    }
 
 
 def split_seed(seed: int, split: str) -> int:
@@ -348,18 +376,28 @@ def sample_target(
     splits = {}
     for split in SPLITS:
         splits[split] = sample_split(
-            stats["dev" if split == "dev" else "train"], Path(outputs[split]), alpha=plan["alpha"],
-            lines=sizes[split]["lines"], seed=split_seed(plan["seed"], split), cap_bytes=plan["cap_bytes"],
-            max_repeat=plan["max_repeat"], what=f"{split} sample", requested_lines=sizes[split]["requested"],
+            stats["dev" if split == "dev" else "train"],
+            Path(outputs[split]),
+            alpha=plan["alpha"],
+            lines=sizes[split]["lines"],
+            seed=split_seed(plan["seed"], split),
+            cap_bytes=plan["cap_bytes"],
+            max_repeat=plan["max_repeat"],
+            what=f"{split} sample",
+            requested_lines=sizes[split]["requested"],
             sized_by=sizes[split]["sized_by"],
-        )  # fmt: skip
+        )
     composition = {
         "bytes": sum(s["bytes"] for s in splits.values()),
         "seconds": round(time.perf_counter() - started, 3),
         "warnings": [w for s in splits.values() for w in s["warnings"]],
         "splits": splits,
     }
-    log.info("sampled %s: %d bytes in all, %.1f s", ", ".join(f"{k} {v['lines']:,} lines" for k, v in
-             splits.items()), composition["bytes"], composition["seconds"])  # fmt: skip
+    log.info(
+        "sampled %s: %d bytes in all, %.1f s",
+        ", ".join(f"{k} {v['lines']:,} lines" for k, v in splits.items()),
+        composition["bytes"],
+        composition["seconds"],
+    )
     write_json(composition_path, composition)
     return composition

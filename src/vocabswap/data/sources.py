@@ -19,6 +19,7 @@ import hashlib
 import io
 import json
 import os
+import zlib
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -32,7 +33,7 @@ from vocabswap.data.download import (
     redact_url,
     redact_urls,
 )
-from vocabswap.errors import InputError, VocabswapError, input_file_problem
+from vocabswap.errors import InputError, VocabswapError, first_line, input_file_problem
 
 ENDPOINTS = {
     "HF": "https://huggingface.co",
@@ -46,6 +47,11 @@ ENDPOINTS = {
     "WIKIANN": "",
 }
 OSCAR_REPO = "oscar-corpus/OSCAR-2201"
+# Bounds on what a small hostile input may expand to: one text line, one OSCAR record, one whole source
+# (the paper caps each language at about 2 GB).
+MAX_LINE_BYTES = 1 << 20
+MAX_RECORD_BYTES = 64 << 20
+DEFAULT_MAX_BYTES = 2 << 30
 
 
 def endpoint(name: str) -> str:
@@ -67,6 +73,28 @@ def cache_path(root: Path, *parts: str, what: str) -> Path:
             f"{what}: the name {'/'.join(parts)!r} leads outside the download cache {root}; refusing it"
         )
     return dest
+
+
+def _get_listing(url: str, headers: dict[str, str] | None = None, *, keys: tuple[str, ...]) -> list[dict]:
+    """A JSON list of objects, each with ``keys`` (a hostile or changed API answers otherwise)."""
+    listing = _get_json(url, headers)
+    if not isinstance(listing, list) or not all(isinstance(e, dict) for e in listing):
+        raise DownloadError(f"{redact_url(url)}: the answer is not a JSON list of entries")
+    for entry in listing:
+        missing = [k for k in keys if not isinstance(entry.get(k), str)]
+        if missing:
+            raise DownloadError(f"{redact_url(url)}: a listing entry has no {missing[0]!r}: {entry!r:.200}")
+    return listing
+
+
+def _format_endpoint(endpoint_name: str, /, **fields: str) -> str:
+    """An endpoint URL template filled in; a template with other fields is one clear error."""
+    try:
+        return endpoint(endpoint_name).format(**fields)
+    except (KeyError, IndexError, ValueError) as err:
+        raise VocabswapError(
+            f"VOCABSWAP_{endpoint_name}_URL: the URL template may hold only {{{', '.join(fields)}}}: {err!r}"
+        ) from None
 
 
 def _get_json(url: str, headers: dict[str, str] | None = None) -> Any:
@@ -93,10 +121,25 @@ def _maybe_gzip(handle: BinaryIO) -> BinaryIO:
     return gzip.GzipFile(fileobj=handle) if head == b"\x1f\x8b" else handle  # type: ignore[return-value]
 
 
+def bounded_lines(stream: BinaryIO, limit: int, source: str) -> Iterator[bytes]:
+    """The lines of a binary stream, each read with at most ``limit`` bytes in memory: a longer line is an
+    ``InputError`` naming the source and line, not gigabytes of memory."""
+    for lineno in range(1, 1 << 62):
+        try:
+            raw = stream.readline(limit + 1)
+        except (OSError, EOFError, zlib.error) as err:  # a corrupt or cut gzip body
+            raise InputError(source, lineno, f"the compressed data is damaged: {first_line(err)}") from None
+        if not raw:
+            return
+        if len(raw) > limit:
+            raise InputError(source, lineno, f"a line longer than {limit:,} bytes; refusing to read it")
+        yield raw
+
+
 def parse_oscar_jsonl(handle: BinaryIO, *, source: str = "oscar") -> Iterator[str]:
     """Lines of OSCAR 22.01 documents (JSON Lines, optionally gzipped): each record's ``content``."""
     stream = _maybe_gzip(io.BufferedReader(handle) if not hasattr(handle, "peek") else handle)
-    for lineno, raw in enumerate(stream, 1):
+    for lineno, raw in enumerate(bounded_lines(stream, MAX_RECORD_BYTES, source), 1):
         if not raw.strip():
             continue
         try:
@@ -112,7 +155,7 @@ def parse_oscar_jsonl(handle: BinaryIO, *, source: str = "oscar") -> Iterator[st
 def parse_text_lines(handle: BinaryIO, *, source: str = "text") -> Iterator[str]:
     """Non-empty lines of a plain (optionally gzipped) UTF-8 text file (OPUS mono, url:)."""
     stream = _maybe_gzip(io.BufferedReader(handle) if not hasattr(handle, "peek") else handle)
-    for raw in stream:
+    for raw in bounded_lines(stream, MAX_LINE_BYTES, source):
         line = raw.decode("utf-8", errors="surrogateescape").rstrip("\r\n")
         if line.strip():
             yield line
@@ -147,7 +190,7 @@ def git_blob_sha1(path: Path) -> str:
 def oscar_files(lang: str, *, token: str | None = None) -> list[dict[str, Any]]:
     """The compressed OSCAR-2201 part files of ``lang`` with their LFS sha256 and size (hub tree API)."""
     url = f"{endpoint('HF')}/api/datasets/{OSCAR_REPO}/tree/main/compressed/{lang}_meta"
-    listing = _get_json(url, hf_headers(token))
+    listing = _get_listing(url, hf_headers(token), keys=("path", "type"))
     files = [
         {"path": e["path"], "sha256": (e.get("lfs") or {}).get("oid"), "size": e.get("size")}
         for e in listing
@@ -155,6 +198,11 @@ def oscar_files(lang: str, *, token: str | None = None) -> list[dict[str, Any]]:
     ]
     if not files:
         raise DownloadError(f"{url}: no OSCAR-2201 files for language {lang!r}")
+    unverified = [f["path"] for f in files if not isinstance(f["sha256"], str)]
+    if unverified:
+        raise DownloadError(
+            f"{url}: {unverified[0]} has no LFS sha256 in the listing; refusing it unverified"
+        )
     return sorted(files, key=lambda f: _natural_key(f["path"]))
 
 
@@ -237,7 +285,7 @@ def _opus_paths(arg: str, source: str, cache: Path, files: list, token: str | No
 
 
 def _bible_paths(arg: str, source: str, cache: Path, files: list, token: str | None) -> list[Path]:
-    url = endpoint("BIBLE").format(name=arg)
+    url = _format_endpoint("BIBLE", name=arg)
     return [_fetched(files, url, cache_path(cache, "bible", f"{arg}.txt", what=source))]
 
 
@@ -279,22 +327,23 @@ def fetch_corpus(
     out: str | Path,
     *,
     lang: str | None = None,
-    max_bytes: int | None = None,
+    max_bytes: int | None = DEFAULT_MAX_BYTES,
     token: str | None = None,
 ) -> dict[str, Any]:
-    """Materialise one raw text source as a plain UTF-8 file, one line a line (atomically).
+    """Materialise one raw text source as a plain UTF-8 file, one line a line (atomically), of at most
+    ``max_bytes`` (None: no bound).
 
     Writes ``<out>.provenance.json`` listing every file read (URL, size, sha256) and returns it.
     """
     out = Path(out)
     kind, _, arg = source.partition(":")
     if not arg:
-        raise VocabswapError(f"source {source!r} is not 'scheme:value'")
+        raise VocabswapError(f"source {redact_urls(source)!r} is not 'scheme:value'")
     cache = downloads_dir()
     if kind == "packaged":
         return _fetch_packaged(arg, source, out, lang)
     if kind not in _SCHEMES:
-        raise VocabswapError(f"unknown corpus source scheme {kind!r} in {source!r}")
+        raise VocabswapError(f"unknown corpus source scheme {kind!r} in {redact_urls(source)!r}")
     inputs, parse = _SCHEMES[kind]
     files: list[dict[str, Any]] = []
     paths = inputs(arg, source, cache, files, token)
@@ -317,21 +366,19 @@ def fetch_corpus(
     return record
 
 
-def fetch_raw_corpus(source: str, lang: str | None, out: str | Path, **kwargs: Any) -> dict[str, Any]:
-    """``fetch_corpus`` with the (source, lang, out) argument order."""
-    return fetch_corpus(source, out, lang=lang, **kwargs)
-
-
 def fetch_ud(name: str, release: str, out_dir: str | Path | None = None) -> Path:
     """Download a UD treebank's ``.conllu`` files at release tag ``r<release>`` (GitHub), each verified
     against the git object id the API reports. Returns the directory."""
     release = release.removeprefix("r")
     what = f"UD {name} r{release}"
     out = Path(out_dir) if out_dir else cache_path(downloads_dir(), "ud", f"{name}@{release}", what=what)
-    listing = _get_json(
-        f"{endpoint('GITHUB_API')}/repos/UniversalDependencies/{name}/contents?ref=r{release}"
+    listing = _get_listing(
+        f"{endpoint('GITHUB_API')}/repos/UniversalDependencies/{name}/contents?ref=r{release}",
+        keys=("name", "type"),
     )
     conllu = [e for e in listing if e.get("type") == "file" and e["name"].endswith(".conllu")]
+    if any(not isinstance(e.get("download_url"), str) for e in conllu):
+        raise DownloadError(f"UD {name} r{release}: a .conllu entry of the listing has no download_url")
     if not conllu:
         raise DownloadError(f"UD {name} r{release}: no .conllu files in the listing")
     out.mkdir(parents=True, exist_ok=True)
@@ -360,5 +407,5 @@ def fetch_wikiann(lang: str, out: str | Path | None = None) -> Path:
             f"(https://elisa-ie.github.io/wikiann/); put {lang}.tar.gz at {dest} or set "
             "VOCABSWAP_WIKIANN_URL to a URL template with {lang}"
         )
-    download(template.format(lang=lang), dest)
+    download(_format_endpoint("WIKIANN", lang=lang), dest)
     return dest

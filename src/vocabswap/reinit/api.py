@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import shutil
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ from vocabswap import __version__, aux_embeddings, surgery
 from vocabswap.atomic import atomic_dir, write_json
 from vocabswap.errors import VocabswapError
 from vocabswap.family import ENCODER, Family, family_of_config, tokenizer_kind
+from vocabswap.modeldir import copy_tokenizer
 from vocabswap.reinit.core import Context, Rows
 from vocabswap.reinit.focus import Focus, FocusOptions
 from vocabswap.reinit.methods import MethodOptions, Recipe, build_recipe
@@ -198,12 +198,6 @@ def check_kind(family: Family, tokenizer_dir: Path) -> None:
         )
 
 
-def _copy_tokenizer_files(src: Path, dest: Path) -> None:
-    for path in sorted(src.iterdir()):
-        if path.is_file() and path.name != REPORT_NAME:
-            shutil.copy2(path, dest / path.name)
-
-
 def initialise(
     base_dir: str | Path,
     tokenizer_dir: str | Path,
@@ -259,7 +253,7 @@ def initialise(
     }
     out = Path(out)
     with atomic_dir(out) as tmp:
-        _copy_tokenizer_files(tokenizer_dir, tmp)
+        copy_tokenizer(Path(tokenizer_dir), tmp)
         model.save_pretrained(str(tmp))
         report["seconds"] = round(time.perf_counter() - t0, 3)
         write_json(tmp / REPORT_NAME, report)

@@ -38,7 +38,7 @@ from vocabswap.errors import VocabswapError
 from vocabswap.reinit.core import Context, Rows
 from vocabswap.reinit.overlap import overlap
 from vocabswap.reinit.parts import FALLBACK
-from vocabswap.reinit.weights import Sparsemax, Weighting, similarity_weights
+from vocabswap.reinit.weights import Sparsemax, similarity_weights
 
 log = logging.getLogger(__name__)
 
@@ -116,14 +116,13 @@ def fasttext_for(ctx: Context, options: FastTextOptions, seed: int) -> tuple[Any
 @dataclass(frozen=True)
 class Focus:
     """The FOCUS filler, a composition of an overlap rule (``options.overlap``, see ``overlap``), auxiliary
-    fastText vectors and a weighting (``weighting``; sparsemax, FOCUS's, when None). It always copies the
+    fastText vectors and FOCUS's sparsemax weighting. It always copies the
     overlap (FOCUS builds new tokens from it), so ``focus`` and ``focus+ident`` fill the same rows when the
     overlap is exact."""
 
     options: FocusOptions = field(default_factory=FocusOptions)
     name: str = "focus"
     seed: int = 1  # fastText's seed when the model is trained here
-    weighting: Weighting | None = None
 
     def fill(self, ctx: Context, rows: Rows, targets: np.ndarray, rng: np.random.Generator) -> None:
         model, ft_info = fasttext_for(ctx, self.options.fasttext, self.seed)
@@ -151,7 +150,7 @@ class Focus:
             )
         with_vec = build[has[build]]
         without = build[~has[build]]
-        weighting = self.weighting or Sparsemax(k=self.options.topk)
+        weighting = Sparsemax(k=self.options.topk)
         weights = similarity_weights(
             vectors[with_vec], vectors[anchor_new], weighting, batch_rows=self.options.batch_rows
         )

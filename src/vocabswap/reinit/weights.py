@@ -2,8 +2,9 @@
 
 A weighting maps a batch of similarities (``B × anchors``) to ``(weights, columns)``, both ``B × k``: each
 row's weights over the anchor columns listed beside them (zeros allowed), summing to 1. FOCUS uses
-``Sparsemax``; ``Softmax`` (WECHSEL-style, over every anchor) and ``TopK`` (softmax over the k nearest)
-are the other compositions. :func:`similarity_weights` turns one into the sparse (new × anchors) matrix.
+``Sparsemax``; softmax and top-k (the other compositions) live in ``tests/reference/weightings.py``,
+which checks them against this protocol. :func:`similarity_weights` turns one into the sparse
+(new × anchors) matrix.
 """
 
 from __future__ import annotations
@@ -30,29 +31,6 @@ class Sparsemax:
 
     def __call__(self, sims: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         return sparsemax_topk(sims, k=self.k)
-
-
-@dataclass(frozen=True)
-class Softmax:
-    """Softmax over every anchor, at ``temperature``."""
-
-    temperature: float = 1.0
-
-    def __call__(self, sims: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        every = torch.arange(sims.shape[1]).expand_as(sims)
-        return torch.softmax(sims.double() / self.temperature, dim=1), every
-
-
-@dataclass(frozen=True)
-class TopK:
-    """Softmax over each row's ``k`` most similar anchors, at ``temperature``."""
-
-    k: int = 10
-    temperature: float = 1.0
-
-    def __call__(self, sims: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        values, cols = torch.topk(sims, min(self.k, sims.shape[1]), dim=1)
-        return torch.softmax(values.double() / self.temperature, dim=1), cols
 
 
 def similarity_weights(

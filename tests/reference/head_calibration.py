@@ -60,8 +60,9 @@ def head_parameters(model: torch.nn.Module) -> list[torch.nn.Parameter]:
     return params
 
 
-def head_loss(model: torch.nn.Module, input_ids: torch.Tensor, attention_mask: torch.Tensor,
-              labels: torch.Tensor) -> torch.Tensor:  # fmt: skip
+def head_loss(
+    model: torch.nn.Module, input_ids: torch.Tensor, attention_mask: torch.Tensor, labels: torch.Tensor
+) -> torch.Tensor:
     """Mean MLM cross-entropy over the masked positions, the encoder run without gradients."""
     with torch.no_grad():
         hidden = model.base_model(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
@@ -70,8 +71,9 @@ def head_loss(model: torch.nn.Module, input_ids: torch.Tensor, attention_mask: t
     return F.cross_entropy(logits.float(), labels[where])
 
 
-def _batch(corpus: SequenceCorpus, step: int, config: CalibrationConfig, pad_id: int,
-           masker: MLMMasker) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:  # fmt: skip
+def _batch(
+    corpus: SequenceCorpus, step: int, config: CalibrationConfig, pad_id: int, masker: MLMMasker
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     rng = np.random.default_rng([config.seed, step])
     idx = rng.choice(len(corpus), size=min(config.batch_size, len(corpus)), replace=False)
     input_ids, attention_mask = collate(corpus.sequences(np.sort(idx)), pad_id)
@@ -80,8 +82,9 @@ def _batch(corpus: SequenceCorpus, step: int, config: CalibrationConfig, pad_id:
     return masked, attention_mask, labels
 
 
-def calibrate_head(model: torch.nn.Module, tokenizer, lines: Sequence[str],
-                   config: CalibrationConfig = CalibrationConfig()) -> dict:  # fmt: skip
+def calibrate_head(
+    model: torch.nn.Module, tokenizer, lines: Sequence[str], config: CalibrationConfig = CalibrationConfig()
+) -> dict:
     """Train the head of ``model`` in place on ``lines``; return the record for the model's provenance."""
     if not lines:
         raise VocabswapError("head calibration needs text: no lines given")
