@@ -372,6 +372,28 @@ def test_6_wikiann_member_far_larger_than_its_archive_is_refused(tmp_path: Path)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["he.tar.gz"]
 
 
+def test_6_wikiann_member_copy_sits_beside_the_archive(tmp_path: Path, monkeypatch) -> None:
+    """The streamed member copy is a scratch directory beside the archive (reaped by the next run if this
+    one is killed), never the system temp folder, and it is gone after the read."""
+    import io
+    import tarfile
+
+    from vocabswap.data import evalsets
+
+    archive = tmp_path / "he.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        data = "שלום\tO\nעולם\tB-LOC\n\n".encode()
+        info = tarfile.TarInfo("wikiann-he.bio")
+        info.size = len(data)
+        tar.addfile(info, io.BytesIO(data))
+    seen: list[Path] = []
+    read_ner = evalsets.read_ner
+    monkeypatch.setattr(evalsets, "read_ner", lambda path: seen.append(Path(path)) or read_ner(path))
+    evalsets._read_wikiann(archive)
+    assert seen and seen[0].parent.parent == tmp_path, seen
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["he.tar.gz"]
+
+
 # --------------------------------------------------------------------------------------------------------
 # 7, 10. downloads: no splice of two versions; hostile answers are one clear error
 

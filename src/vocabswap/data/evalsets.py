@@ -17,12 +17,11 @@ from __future__ import annotations
 import io
 import shutil
 import tarfile
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from vocabswap.atomic import atomic_dir, write_json
+from vocabswap.atomic import atomic_dir, scratch_dir, write_json
 from vocabswap.checksums import file_sha256
 from vocabswap.data.conllu import read_conllu
 from vocabswap.data.ner import entity_types, read_ner
@@ -87,9 +86,11 @@ def _read_wikiann(path: Path) -> Tagged:
 
 def _read_wikiann_archive(path: Path) -> Tagged:
     """The one ``.bio`` member of a WikiAnn archive, read through the archive object: a member's name
-    never becomes a path on this host (absolute or ``..`` names are refused)."""
+    never becomes a path on this host (absolute or ``..`` names are refused). The member is streamed
+    to a scratch copy beside the archive (not the system temp folder), which the next run reaps if this one
+    is killed."""
     try:
-        with tarfile.open(path) as tar, tempfile.TemporaryDirectory() as tmp:
+        with tarfile.open(path) as tar, scratch_dir(path) as tmp:
             members = [m for m in tar.getmembers() if m.isfile() and m.name.endswith(".bio")]
             if len(members) != 1:
                 raise InputError(path, None, f"expected one .bio file in the archive, found {len(members)}")
