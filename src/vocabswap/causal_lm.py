@@ -17,19 +17,32 @@ import numpy as np
 from vocabswap.errors import VocabswapError
 
 
-def install_rows(model: Any, emb: np.ndarray) -> None:
-    """Give a tied causal LM the new input rows ``emb`` (V_new x H); its output matrix follows the tie."""
+def install_rows(model: Any, emb: np.ndarray, output_emb: np.ndarray | None = None) -> None:
+    """Give a causal LM the new input rows ``emb`` (V_new x H): a tied model's output matrix follows the
+    tie; an untied one needs its own output rows ``output_emb`` (same shape)."""
     import torch
 
-    if not model.config.tie_word_embeddings:
-        raise VocabswapError("untied decoders need their own output rows; only tied ones are handled yet")
+    tied = bool(model.config.tie_word_embeddings)
+    if tied != (output_emb is None):
+        raise VocabswapError(
+            "a tied decoder takes no output rows of its own"
+            if tied
+            else "an untied decoder needs its own output rows"
+        )
     hidden = model.get_input_embeddings().weight.shape[1]
-    if emb.ndim != 2 or emb.shape[1] != hidden:
-        raise VocabswapError(f"new embedding matrix has shape {emb.shape}; the model's width is {hidden}")
+    for matrix in (emb, emb if output_emb is None else output_emb):
+        if matrix.ndim != 2 or matrix.shape != (emb.shape[0], hidden):
+            raise VocabswapError(
+                f"new embedding matrix has shape {matrix.shape}; the model's width is {hidden}"
+            )
     model.resize_token_embeddings(emb.shape[0], mean_resizing=False)
     with torch.no_grad():
         model.get_input_embeddings().weight.copy_(torch.from_numpy(np.ascontiguousarray(emb, np.float32)))
-    model.tie_weights()
+        if output_emb is not None:
+            out = np.ascontiguousarray(output_emb, np.float32)
+            model.get_output_embeddings().weight.copy_(torch.from_numpy(out))
+    if tied:
+        model.tie_weights()
     model.config.vocab_size = emb.shape[0]
 
 
@@ -76,4 +89,70 @@ def bits_per_byte(
         "bits_per_byte": nats / math.log(2) / n_bytes,
         "tokens": tokens,
         "bytes": n_bytes,
+    }
+
+
+def _scored_batches(tokenizer: Any, lines: Sequence[str], batch_size: int) -> Any:
+    """(input_ids, attention_mask) batches of ``lines``, each after the context token (as scored above)."""
+    import torch
+
+    start = context_id(tokenizer)
+    encoded = [[start, *tokenizer(line, add_special_tokens=False)["input_ids"]] for line in lines]
+    for b in range(0, len(encoded), batch_size):
+        batch = encoded[b : b + batch_size]
+        width = max(len(ids) for ids in batch)
+        yield (
+            torch.tensor([ids + [start] * (width - len(ids)) for ids in batch]),
+            torch.tensor([[1] * len(ids) + [0] * (width - len(ids)) for ids in batch]),
+        )
+
+
+def base_hidden(
+    model: Any, tokenizer: Any, lines: Sequence[str], *, batch_size: int = 16
+) -> tuple[np.ndarray, np.ndarray]:
+    """The final hidden state before each next-token prediction on the base's own tokenisation of
+    ``lines`` (N x H, float32) and the token each predicts (N)."""
+    import torch
+
+    hidden, targets = [], []
+    model.eval()
+    body = getattr(model, model.base_model_prefix)
+    for input_ids, mask in _scored_batches(tokenizer, lines, batch_size):
+        with torch.no_grad():
+            states = body(input_ids=input_ids, attention_mask=mask).last_hidden_state[:, :-1].float()
+        keep = mask[:, 1:].bool()
+        hidden.append(states[keep].numpy())
+        targets.append(input_ids[:, 1:][keep].numpy())
+    return np.concatenate(hidden), np.concatenate(targets)
+
+
+def new_row_mass(
+    hidden: np.ndarray, targets: np.ndarray, base_out: np.ndarray, new_rows: np.ndarray, *, chunk: int = 512
+) -> dict[str, float]:
+    """What rows that were not in the base take when added to its output matrix, on the base's own text:
+    their mean next-token probability mass, and the NLL (nats per token) of the base's tokens without
+    and with them. ``hidden``/``targets`` from :func:`base_hidden`, ``base_out`` the base's output rows."""
+    import torch
+
+    base_w, new_w = torch.from_numpy(base_out), torch.from_numpy(np.ascontiguousarray(new_rows, np.float32))
+    mass = nll_base = nll_with = 0.0
+    for b in range(0, len(targets), chunk):
+        h = torch.from_numpy(hidden[b : b + chunk])
+        logits = h @ base_w.T
+        base_lse = torch.logsumexp(logits, dim=1)
+        total = base_lse
+        if len(new_rows):
+            new_lse = torch.logsumexp(h @ new_w.T, dim=1)
+            total = torch.logaddexp(base_lse, new_lse)
+            mass += float(torch.exp(new_lse - total).sum())
+        target = logits.gather(1, torch.from_numpy(targets[b : b + chunk]).long()[:, None])[:, 0]
+        nll_base += float((base_lse - target).sum())
+        nll_with += float((total - target).sum())
+    n = len(targets)
+    return {
+        "new_row_mass": mass / n,
+        "nats_per_token_base_rows": nll_base / n,
+        "nats_per_token_with_new_rows": nll_with / n,
+        "new_rows": len(new_rows),
+        "base_tokens": n,
     }

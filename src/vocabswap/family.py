@@ -23,6 +23,13 @@ special-token roles    bos ``<s>``, pad, eos ``</s>``, unk, mask   bos, eos, unk
 tokenizer kind         SentencePiece unigram (``▁`` marks a word   byte-level BPE (``Ġ``, the byte-level
                        start; XLM-R's fairseq id layout)           alphabet's space, marks a word start;
                                                                    ids 0.. are the base's added specials)
+pieces as re-init      as they are (encoder outputs unchanged)     canonical forms (:mod:`vocabswap.pieces`:
+compares them                                                      ``Ġ`` -> ``▁``, stray bytes ``<0xNN>``)
+FVT's split of a new   the base tokenizer on its text (``▁`` ->    the base BPE model on the byte-level
+piece                  space)                                      string itself (no pre-tokenizer)
+output rows at init    tied; the MLM bias remapped by the rule     tied: follow the input rows; untied: the
+                                                                   method applied to the output matrix
+                                                                   (same seed); no bias
 =====================  ==========================================  ==========================================
 
 Callers ask :func:`family_of_config` or :func:`family_of_dir` which family a model is, then use the
@@ -34,6 +41,7 @@ model types themselves. The tokenizer kind of an existing tokenizer directory is
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -54,12 +62,14 @@ class Family:
     name: str
     objective: str  # "masked-lm" or "causal-lm"
     description: str  # "masked language model" / "causal language model", for messages
+    short: str  # "masked LM" / "causal LM", for messages
     auto_class: str  # the transformers Auto class that loads a model of the family with its LM head
     architecture_suffix: str  # "ForMaskedLM" / "ForCausalLM"
     tokenizer_kind: str
     word_start: str  # the piece prefix that marks the start of a word
     special_roles: tuple[str, ...]  # tokenizer attributes (``bos_token`` ...) a tokenizer of it may set
     always_tied: bool  # the output matrix is the input matrix whatever the config says
+    output_bias: bool  # the LM head has an output bias (remapped at init)
 
     def auto_model(self) -> Any:
         import transformers
@@ -89,11 +99,34 @@ class Family:
                 ids[role] = int(token_id)
         return ids
 
+    def canonical_pieces(self, pieces: Sequence[str], *, keep: Sequence[int] = ()) -> list[str]:
+        """Pieces as the re-initialisation compares them (IDENT, SCRIPT/POSN, FOCUS's overlap): the
+        encoder's as they are, the decoder's in canonical form; the ids in ``keep`` stay as they are."""
+        if self.tokenizer_kind == SENTENCEPIECE_UNIGRAM:
+            return list(pieces)
+        from vocabswap.pieces import canonical_pieces
+
+        return canonical_pieces(pieces, self.tokenizer_kind, keep=keep)
+
+    def split_in_base(self, base_tokenizer: Any, pieces: Sequence[str]) -> list[list[int]]:
+        """Base ids of the pieces that the base tokenizer splits each new piece (as spelt by its own
+        tokenizer) into, for FVT: a SentencePiece piece's text (``▁`` -> space) through the whole
+        tokenizer; a byte-level piece through the base's BPE model directly (both share the alphabet)."""
+        if self.tokenizer_kind == BYTE_LEVEL_BPE:
+            bpe = base_tokenizer.backend_tokenizer.model
+            return [[token.id for token in bpe.tokenize(piece)] for piece in pieces]
+        texts = [piece.replace(self.word_start, " ") for piece in pieces]
+        backend = getattr(base_tokenizer, "backend_tokenizer", None)  # fast: no per-text Python wrapping
+        if backend is not None:
+            return [e.ids for e in backend.encode_batch(texts, add_special_tokens=False)]
+        return base_tokenizer(texts, add_special_tokens=False)["input_ids"]
+
 
 ENCODER = Family(
     name=ENCODER_NAME,
     objective="masked-lm",
     description="masked language model",
+    short="masked LM",
     auto_class="AutoModelForMaskedLM",
     architecture_suffix="ForMaskedLM",
     tokenizer_kind=SENTENCEPIECE_UNIGRAM,
@@ -108,17 +141,20 @@ ENCODER = Family(
         "sep_token",
     ),
     always_tied=True,
+    output_bias=True,
 )
 DECODER = Family(
     name=DECODER_NAME,
     objective="causal-lm",
     description="causal language model",
+    short="causal LM",
     auto_class="AutoModelForCausalLM",
     architecture_suffix="ForCausalLM",
     tokenizer_kind=BYTE_LEVEL_BPE,
     word_start="Ġ",
     special_roles=("bos_token", "eos_token", "unk_token", "pad_token"),
     always_tied=False,
+    output_bias=False,
 )
 FAMILIES = (ENCODER, DECODER)
 

@@ -16,10 +16,11 @@ from vocabswap.checksums import file_sha256
 from vocabswap.errors import VocabswapError
 
 # Files of a Hugging Face model directory that belong to the tokenizer (copied verbatim into the output).
-# vocabswap_tokenizer.json: how `train-tokenizer` built it (corpus, size, seed), kept with the tokenizer.
+# vocabswap_tokenizer.json: how `train-tokenizer` built it (corpus, size, seed), kept with the tokenizer;
+# chat_template.jinja: a decoder's chat template (SmolLM2's), which transformers saves beside it.
 TOKENIZER_FILE_PREFIXES = (
     *("tokenizer", "special_tokens_map", "added_tokens", "sentencepiece", "spiece"),
-    "vocabswap_tokenizer",
+    *("vocabswap_tokenizer", "chat_template"),
 )
 
 

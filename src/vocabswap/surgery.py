@@ -1,9 +1,12 @@
-"""Model surgery: load a base masked LM, read its embedding rows and MLM bias, install a new vocabulary's.
+"""Model surgery: load a base model (a masked LM or a causal LM, :mod:`vocabswap.family`), read its
+embedding rows and output bias, install a new vocabulary's.
 
-The new matrix replaces the input embeddings; the MLM decoder stays tied to them (XLM-R ties it), and the
-MLM output bias is resized to the new vocabulary with either the remapped bias the re-initialisation
-computed (default) or, with ``paper_compat``, the first ``V_new`` entries of the old bias (what the
-paper's code did: every new token inherits an unrelated token's bias).
+The new matrix replaces the input embeddings. A causal LM's output matrix follows the tie, or, untied,
+takes its own new rows (:func:`vocabswap.causal_lm.install_rows`); it has no bias. For a masked LM the
+MLM decoder stays tied to the new embeddings (XLM-R ties it), and the MLM output bias is resized to the
+new vocabulary with either the remapped bias the re-initialisation computed (default) or, with
+``paper_compat``, the first ``V_new`` entries of the old bias (what the paper's code did: every new
+token inherits an unrelated token's bias).
 """
 
 from __future__ import annotations
@@ -14,15 +17,17 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from vocabswap.errors import VocabswapError, first_line
+from vocabswap.family import family_of_config
 
 if TYPE_CHECKING:
     from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 
 def load_base(base_dir: str | Path) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
-    """Load a base masked LM and its tokenizer from an HF directory, with one-line errors for a missing
-    directory, a model that is not a masked LM, or weights whose hidden size disagrees with the config."""
-    from transformers import AutoConfig, AutoModelForMaskedLM, AutoTokenizer
+    """Load a base masked LM or causal LM and its tokenizer from an HF directory, with one-line errors for
+    a missing directory, a model of neither family, or weights whose hidden size disagrees with the
+    config."""
+    from transformers import AutoConfig, AutoTokenizer
 
     base_dir = Path(base_dir)
     if not (base_dir / "config.json").is_file():
@@ -33,19 +38,14 @@ def load_base(base_dir: str | Path) -> tuple[PreTrainedModel, PreTrainedTokenize
         config = AutoConfig.from_pretrained(str(base_dir))
     except Exception as err:
         raise VocabswapError(f"cannot read the base model config in {base_dir}: {first_line(err)}") from err
-    architectures = getattr(config, "architectures", None) or []
-    if architectures and not any(a.endswith("ForMaskedLM") for a in architectures):
-        raise VocabswapError(
-            f"base model {base_dir} is not a masked LM (architectures {architectures}); "
-            "give a model with an MLM head, e.g. XLMRobertaForMaskedLM"
-        )
+    family = family_of_config(config, where=f"base model {base_dir}")
     check_checkpoint_width(base_dir, int(config.hidden_size))
     try:
-        model, info = AutoModelForMaskedLM.from_pretrained(
+        model, info = family.auto_model().from_pretrained(
             str(base_dir), output_loading_info=True, dtype="float32"
         )
     except ValueError as err:
-        raise VocabswapError(f"base model {base_dir} is not a masked LM: {first_line(err)}") from err
+        raise VocabswapError(f"base model {base_dir} is not a {family.short}: {first_line(err)}") from err
     except RuntimeError as err:
         msg = first_line(err)
         if "size mismatch" in str(err) or "mismatched_sizes" in str(err):
@@ -65,8 +65,8 @@ def load_base(base_dir: str | Path) -> tuple[PreTrainedModel, PreTrainedTokenize
         )
     if missing_head:
         raise VocabswapError(
-            f"base model {base_dir} has no trained MLM head (missing {missing_head[0]}); "
-            "it is not a masked LM"
+            f"base model {base_dir} has no trained LM head (missing {missing_head[0]}); "
+            f"it is not a {family.short}"
         )
     check_hidden(model, where=base_dir)
     try:
@@ -104,7 +104,7 @@ def _embedding_width(safe_open, path: Path) -> tuple[int | None, str | None]:
     with safe_open(str(path), framework="np") as handle:
         for key in handle.keys():  # noqa: SIM118 (safe_open is not a mapping)
             shape = handle.get_slice(key).get_shape()
-            if key.endswith("word_embeddings.weight"):
+            if key.endswith(("word_embeddings.weight", "embed_tokens.weight")):
                 found = (shape[1], key)
     return found
 
@@ -125,9 +125,13 @@ def check_hidden(model: PreTrainedModel, *, where: str | Path, width: int | None
     return hidden
 
 
-def base_rows(model: PreTrainedModel, n_tokens: int) -> tuple[np.ndarray, np.ndarray]:
-    """The base input embedding rows of ids ``0..n_tokens-1`` and the MLM output bias of the same ids."""
-    weight = model.get_input_embeddings().weight.detach()
+def base_rows(
+    model: PreTrainedModel, n_tokens: int, *, output: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
+    """The base input embedding rows (``output``: the output matrix's rows) of ids ``0..n_tokens-1`` and
+    the output bias of the same ids."""
+    layer = model.get_output_embeddings() if output else model.get_input_embeddings()
+    weight = layer.weight.detach()
     if weight.shape[0] < n_tokens:
         raise VocabswapError(
             f"the base model has {weight.shape[0]} embedding rows but its tokenizer {n_tokens} ids"
@@ -159,10 +163,24 @@ def install(
     emb: np.ndarray,
     bias: np.ndarray,
     tokenizer: PreTrainedTokenizerBase,
+    *,
+    output_emb: np.ndarray | None = None,
 ) -> PreTrainedModel:
     """Give ``model`` the new vocabulary: embeddings ``emb``, MLM bias ``bias``, the decoder tied to the
-    embeddings, and config vocab_size and special ids from ``tokenizer``."""
+    embeddings, and config vocab_size and special ids from ``tokenizer``. A causal LM takes ``emb`` and,
+    untied, the output rows ``output_emb``; it has no bias."""
     import torch
+
+    if not family_of_config(model.config).output_bias:
+        from vocabswap.causal_lm import install_rows
+
+        if emb.shape[0] != len(tokenizer):
+            raise VocabswapError(
+                f"new embedding matrix has {emb.shape[0]} rows; the tokenizer has {len(tokenizer)} ids"
+            )
+        install_rows(model, emb, output_emb)
+        _set_special_ids(model, tokenizer)
+        return model
 
     vocab_size = len(tokenizer)
     check_hidden(model, where="new embedding matrix", width=int(emb.shape[1]))
@@ -189,8 +207,12 @@ def install(
     if model.get_output_embeddings().weight.data_ptr() != model.get_input_embeddings().weight.data_ptr():
         raise VocabswapError("internal error: the MLM decoder is not tied to the new embeddings")
     model.config.vocab_size = vocab_size
+    _set_special_ids(model, tokenizer)
+    return model
+
+
+def _set_special_ids(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase) -> None:
     for name in ("pad_token_id", "bos_token_id", "eos_token_id"):
         value = getattr(tokenizer, name)
         if value is not None:
             setattr(model.config, name, value)
-    return model

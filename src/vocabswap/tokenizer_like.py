@@ -197,3 +197,17 @@ def _write_manifest(dest: Path, fields: dict) -> None:
 
     text = json.dumps({**fields, "vocabswap_version": __version__}, indent=2) + "\n"
     (dest / MANIFEST).write_text(text, encoding="utf-8")
+
+
+def load_new_tokenizer(path: str | Path) -> Any:
+    """A new tokenizer directory (the one loader, :func:`vocabswap.modeldir.load_tokenizer`) with its
+    layout checked: a byte-level BPE's dense ids with its specials first (:func:`check_bpe_ids`), else
+    XLM-R's (``xlmr_ids``)."""
+    from vocabswap.modeldir import load_tokenizer
+
+    path = Path(path)
+    if not (path / "tokenizer.json").is_file() or tokenizer_kind(path) != BYTE_LEVEL_BPE:
+        return load_tokenizer(path, xlmr_ids=True)
+    tok = load_tokenizer(path)
+    check_bpe_ids(tok, base_specials(json.loads((path / "tokenizer.json").read_text("utf-8"))), path)
+    return tok

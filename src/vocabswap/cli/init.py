@@ -40,6 +40,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--seed", type=seed_arg, default=1, metavar="S", help="random seed (default 1)")
     parser.add_argument(
+        "--heldout",
+        type=Path,
+        metavar="F",
+        help="decoders: held-out target text (a line a sentence) to measure at step 0 on: bits per byte "
+        "and the new rows' probability mass on the base's own text (`step0` in init_report.json)",
+    )
+    parser.add_argument(
         "--paper-compat",
         action="store_true",
         help="reproduce the paper's code: truncate the MLM bias; SCRIPT overwrites specials",
@@ -97,4 +104,14 @@ def _run(args: argparse.Namespace) -> None:
         fasttext_model=args.fasttext_model,
         paper_compat=args.paper_compat,
         focus_options=replace(options, fasttext=ft),
+        heldout=_heldout(args.heldout) if args.heldout is not None else None,
     )
+
+
+def _heldout(path: Path) -> list[str]:
+    from vocabswap.data.lines import text_lines
+    from vocabswap.errors import VocabswapError
+
+    if not path.is_file():
+        raise VocabswapError(f"held-out text {path} does not exist")
+    return list(text_lines(path, empty="the held-out text is empty"))

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from vocabswap.errors import VocabswapError
+from vocabswap.family import ENCODER, Family
 
 if TYPE_CHECKING:
     from transformers import PreTrainedTokenizerBase
@@ -17,7 +18,6 @@ if TYPE_CHECKING:
 # How a row was filled; the order is the order of `counts` in init_report.json.
 SOURCES = ("special", "ident", "script", "random", "mean", "focus", "fvt", "fallback")
 UNSET = -1
-SPECIAL_ROLES = ("bos_token", "pad_token", "eos_token", "unk_token", "mask_token", "cls_token", "sep_token")
 
 
 def source_code(name: str) -> int:
@@ -38,7 +38,10 @@ class Context:
     """The base model's rows and both vocabularies: everything a part needs, read-only.
 
     ``base_emb`` holds one row per base-tokenizer id (rows past the tokenizer, if any, are dropped),
-    ``base_bias`` the MLM output bias of those rows.
+    ``base_bias`` the MLM output bias of those rows (zeros for a head without one). ``base_pieces`` and
+    ``new_pieces`` are the pieces as ``family`` compares them (:meth:`Family.canonical_pieces`: the
+    decoder's canonical forms), ``new_tokens`` the new pieces as the new tokenizer spells them (None: the
+    same as ``new_pieces``), which FVT splits and fastText was trained on.
     """
 
     base_emb: np.ndarray
@@ -51,6 +54,13 @@ class Context:
     new_tokenizer: PreTrainedTokenizerBase | None = None
     aux_corpus: Path | None = None
     fasttext_model: Path | None = None
+    family: Family = ENCODER
+    new_tokens: list[str] | None = None
+
+    @property
+    def new_spelt(self) -> list[str]:
+        """The new pieces as the new tokenizer spells them."""
+        return self.new_pieces if self.new_tokens is None else self.new_tokens
 
     @property
     def hidden(self) -> int:

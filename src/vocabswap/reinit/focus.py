@@ -186,9 +186,9 @@ class Focus:
     ) -> tuple[np.ndarray, np.ndarray, int]:
         """Each new token's fastText vector, which tokens have one, and the zero vectors randomised."""
         if self.options.subword_vectors:
-            vectors, randomised = aux_embeddings.subword_token_vectors(model, ctx.new_pieces, rng)
+            vectors, randomised = aux_embeddings.subword_token_vectors(model, ctx.new_spelt, rng)
             return vectors, np.ones(ctx.vocab_size, dtype=bool), randomised
-        vectors, has = aux_embeddings.token_vectors(model, ctx.new_pieces)
+        vectors, has = aux_embeddings.token_vectors(model, ctx.new_spelt)
         return vectors, has, 0
 
     def _report(

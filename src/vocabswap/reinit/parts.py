@@ -130,9 +130,11 @@ class CategoryNormal:
 @dataclass(frozen=True)
 class FVT:
     """FVT (fast vocabulary transfer): a new token is the mean of the base rows of the pieces that the
-    base tokenizer splits its text into. A word-medial piece's text gets no word boundary: a lone ``▁``
-    piece the base tokenizer puts in front is dropped, and a ``▁x`` first piece becomes ``x`` when the
-    base vocabulary has ``x``. ``<unk>`` pieces are ignored; a token with no known piece falls back."""
+    base tokenizer splits it into (:meth:`Family.split_in_base`: its text for SentencePiece, the
+    byte-level piece itself for byte-level BPE). A word-medial piece's text gets no word boundary: a
+    lone ``▁`` piece the base tokenizer puts in front is dropped, and a ``▁x`` first piece becomes ``x``
+    when the base vocabulary has ``x``. ``<unk>`` pieces are ignored; a token with no known piece falls
+    back."""
 
     name: str = "fvt"
 
@@ -140,12 +142,8 @@ class FVT:
         if ctx.base_tokenizer is None:
             raise ValueError("FVT needs the base tokenizer in the context")
         tok = ctx.base_tokenizer
-        texts = [ctx.new_pieces[i].replace(WORD_START, " ") for i in targets]
-        backend = getattr(tok, "backend_tokenizer", None)  # the fast path: no per-text Python wrapping
-        if backend is not None:
-            encoded = [e.ids for e in backend.encode_batch(texts, add_special_tokens=False)]
-        else:
-            encoded = tok(texts, add_special_tokens=False)["input_ids"]
+        spelt = ctx.new_spelt
+        encoded = ctx.family.split_in_base(tok, [spelt[i] for i in targets])
         index = ctx.base_index
         unk = tok.unk_token_id
         lone = index.get(WORD_START)
