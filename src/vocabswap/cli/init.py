@@ -51,6 +51,17 @@ def register(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help="reproduce the paper's code: truncate the MLM bias; SCRIPT overwrites specials",
     )
+    _focus_options(parser)
+    parser.add_argument("--out", required=True, type=Path, metavar="DIR", help="output directory")
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace --out if it holds an earlier vocabswap output (other directories are never replaced)",
+    )
+    parser.set_defaults(func=_run)
+
+
+def _focus_options(parser: argparse.ArgumentParser) -> None:
     focus = parser.add_argument_group("FOCUS (defaults: deepfocus 1.0.1's)")
     focus.add_argument(
         "--focus-paper",
@@ -66,13 +77,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     focus.add_argument(
         "--fasttext-threads", type=int, metavar="N", help="fastText threads (default 1: reproducible)"
     )
-    parser.add_argument("--out", required=True, type=Path, metavar="DIR", help="output directory")
-    parser.add_argument(
-        "--overwrite",
-        action="store_true",
-        help="replace --out if it holds an earlier vocabswap output (other directories are never replaced)",
-    )
-    parser.set_defaults(func=_run)
 
 
 def _run(args: argparse.Namespace) -> None:

@@ -198,6 +198,18 @@ def check_kind(family: Family, tokenizer_dir: Path) -> None:
         )
 
 
+def _check_aux_inputs(
+    recipe: Recipe, aux_corpus: str | Path | None, fasttext_model: str | Path | None
+) -> None:
+    """FOCUS's auxiliary text (checked readable) or fastText model: one of them, where the method needs it."""
+    if aux_corpus is not None:
+        aux_embeddings.check_corpus(aux_corpus)
+    if isinstance(recipe.filler, Focus) and aux_corpus is None and fasttext_model is None:
+        raise VocabswapError(
+            f"method {recipe.name} needs --aux-corpus (target-language text) or --fasttext-model"
+        )
+
+
 def initialise(
     base_dir: str | Path,
     tokenizer_dir: str | Path,
@@ -226,12 +238,7 @@ def initialise(
     )
     tokenizer_dir = Path(tokenizer_dir)
     new_tok = load_new_tokenizer(tokenizer_dir)
-    if aux_corpus is not None:
-        aux_embeddings.check_corpus(aux_corpus)
-    if isinstance(recipe.filler, Focus) and aux_corpus is None and fasttext_model is None:
-        raise VocabswapError(
-            f"method {recipe.name} needs --aux-corpus (target-language text) or --fasttext-model"
-        )
+    _check_aux_inputs(recipe, aux_corpus, fasttext_model)
     model, base_tok = surgery.load_base(base_dir)
     check_kind(family_of_config(model.config), tokenizer_dir)
     ctx = make_context(model, base_tok, new_tok, aux_corpus=aux_corpus, fasttext_model=fasttext_model)
