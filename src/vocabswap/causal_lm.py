@@ -2,8 +2,11 @@
 
 Bits per byte is the next-token loss in a unit that does not depend on the vocabulary: the summed
 negative log-likelihood (nats) of every token of every line, divided by ln 2 and by the line's UTF-8
-bytes. Each line is scored on its own, after one context token (the tokenizer's eos, else its bos), so
-that its first token is predicted too and every byte of the line is paid for exactly once.
+bytes. Each line is scored on its own as the sequence ``context ids eos`` (:func:`line_ends`: the context
+token is the tokenizer's eos, else its bos), so that its first token is predicted too, and the eos that
+closes it stands for the line end (one byte, :data:`LINE_END_BYTES`): every byte of the text, newlines
+included, is paid for exactly once. LAPT's sequences are the same (:mod:`vocabswap.causal_lapt`), so its
+step-0 dev bits per byte is this.
 """
 
 from __future__ import annotations
@@ -54,6 +57,17 @@ def context_id(tokenizer: Any) -> int:
     raise VocabswapError("the tokenizer has neither an eos nor a bos token to start a line with")
 
 
+LINE_END_BYTES = 1  # the eos closing a line stands for its newline
+
+
+def line_ends(tokenizer: Any) -> tuple[int, int]:
+    """``(context, eos)``: the ids every scored or trained line starts and ends with."""
+    start = context_id(tokenizer)
+    if tokenizer.eos_token_id is None:
+        raise VocabswapError("the tokenizer has no eos token to end a line with")
+    return start, int(tokenizer.eos_token_id)
+
+
 def bits_per_byte(
     model: Any, tokenizer: Any, lines: Sequence[str], *, batch_size: int = 16, max_length: int = 512
 ) -> dict[str, float]:
@@ -63,15 +77,15 @@ def bits_per_byte(
     counted without its tokens)."""
     import torch
 
-    start = context_id(tokenizer)
+    start, eos = line_ends(tokenizer)
     encoded = [tokenizer(line, add_special_tokens=False)["input_ids"] for line in lines]
-    too_long = [i for i, ids in enumerate(encoded) if len(ids) + 1 > max_length]
+    too_long = [i for i, ids in enumerate(encoded) if len(ids) + 2 > max_length]
     if too_long:
-        raise VocabswapError(f"line {too_long[0] + 1} has more than {max_length - 1} tokens")
+        raise VocabswapError(f"line {too_long[0] + 1} has more than {max_length - 2} tokens")
     nats, tokens = 0.0, 0
     model.eval()
     for b in range(0, len(encoded), batch_size):
-        batch = [[start, *ids] for ids in encoded[b : b + batch_size]]
+        batch = [[start, *ids, eos] for ids in encoded[b : b + batch_size]]
         width = max(len(ids) for ids in batch)
         input_ids = torch.tensor([ids + [start] * (width - len(ids)) for ids in batch])
         mask = torch.tensor([[1] * len(ids) + [0] * (width - len(ids)) for ids in batch])
@@ -81,7 +95,7 @@ def bits_per_byte(
         loss = torch.nn.functional.cross_entropy(logits.transpose(1, 2), targets, reduction="sum")
         nats += float(loss)
         tokens += int((targets != -100).sum())
-    n_bytes = sum(len(line.encode("utf-8")) for line in lines)
+    n_bytes = sum(len(line.encode("utf-8")) + LINE_END_BYTES for line in lines)
     if not tokens or not n_bytes:
         raise VocabswapError("no text to score")
     return {

@@ -10,6 +10,10 @@ read from              ``config.json``: an architecture ending in ``ForMaskedLM`
                        the ``model_type`` in transformers' masked-LM / causal-LM mapping (masked first)
 objective (loss)       masked LM: 15 % of positions, 80/10/10      next token: every position predicts the
                        (mean cross-entropy over masked positions)  next (mean cross-entropy, shifted by one)
+LAPT's frozen blocks   ``roberta.encoder.*`` (embeddings and the   ``model.layers.*`` (embeddings, final norm,
+                       MLM head always train)                      ``lm_head`` always train)
+LAPT sequence          ``<s> line </s>``; dev: MLM loss            context token (eos, else bos), line, eos;
+                                                                   dev: nats per token and bits per byte
 auto class / head      ``AutoModelForMaskedLM``; dense + LN +      ``AutoModelForCausalLM``; a linear
                        decoder with an output bias                 ``lm_head``, no bias
 input/output tying     tied (XLM-R ties the MLM decoder)           read from ``config.tie_word_embeddings``
@@ -70,6 +74,8 @@ class Family:
     special_roles: tuple[str, ...]  # tokenizer attributes (``bos_token`` ...) a tokenizer of it may set
     always_tied: bool  # the output matrix is the input matrix whatever the config says
     output_bias: bool  # the LM head has an output bias (remapped at init)
+    blocks_prefix: str  # parameter-name prefix of the transformer blocks (frozen by LAPT's schedule)
+    layout_name: str  # the model layout that prefix is read from, for messages
 
     def auto_model(self) -> Any:
         import transformers
@@ -142,6 +148,8 @@ ENCODER = Family(
     ),
     always_tied=True,
     output_bias=True,
+    blocks_prefix="roberta.encoder",
+    layout_name="XLM-R",
 )
 DECODER = Family(
     name=DECODER_NAME,
@@ -155,6 +163,8 @@ DECODER = Family(
     special_roles=("bos_token", "eos_token", "unk_token", "pad_token"),
     always_tied=False,
     output_bias=False,
+    blocks_prefix="model.layers",
+    layout_name="Llama",
 )
 FAMILIES = (ENCODER, DECODER)
 

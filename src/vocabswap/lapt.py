@@ -1,4 +1,9 @@
-"""Language-adaptive pre-training (LAPT): continued masked-LM training with the paper's freeze schedule.
+"""Language-adaptive pre-training (LAPT): continued LM training with the paper's freeze schedule.
+
+A masked LM (encoder) continues its masked-LM objective; a causal LM (decoder) its next-token objective
+(:mod:`vocabswap.causal_lapt`: sequences ``context line eos``, no masking, dev bits per byte beside the
+loss). The family is read from the model (:mod:`vocabswap.family`), which also names the blocks the
+schedule freezes; :func:`_objective_parts` is the one place the loop differs between families.
 
 One training loop (no Hugging Face Trainer: freezing, resume and the masked-only head need full control):
 
@@ -6,12 +11,12 @@ One training loop (no Hugging Face Trainer: freezing, resume and the masked-only
   linear decay from step 0 to 0 at the last step and no warm-up, weight decay 0, batch 200 sequences
   (gradient accumulation over micro-batches, split across DDP processes), max grad norm 1.0 (0.5 after a
   non-finite loss), 100k steps, dev MLM loss every 1000 steps, the best-dev checkpoint is the output.
-* Regimes: ``full`` freezes every parameter under ``roberta.encoder`` for the first 10% of the steps, then
-  trains everything; ``emb`` keeps them frozen throughout. Embeddings (word, position, type), the
-  embedding LayerNorm and the MLM head always train. Every parameter is in the AdamW optimizer from the
-  start; a frozen parameter has ``requires_grad=False``, so it has no gradient and AdamW skips it (no
-  moment update, no weight decay); after unfreezing it gets gradients and updates, with the same single LR
-  schedule (no re-warm-up).
+* Regimes: ``full`` freezes every parameter under the family's blocks (``roberta.encoder``,
+  ``model.layers``) for the first 10% of the steps, then trains everything; ``emb`` keeps them frozen
+  throughout. Everything else (embeddings, the embedding LayerNorm or final norm, the LM head) trains.
+  Every parameter is in the AdamW optimizer from the start; a frozen parameter has
+  ``requires_grad=False``, so it has no gradient and AdamW skips it (no moment update, no weight decay);
+  after unfreezing it gets gradients and updates, with the same single LR schedule (no re-warm-up).
 * Determinism: the batch at step ``k`` (which sequences, their masks, the dropout RNG) is a pure function
   of ``(seed, k)``, so a resumed run replays exactly the steps an uninterrupted one would take.
 * Resumable state lives in a state directory outside the output (default ``<out>.state``,
@@ -45,6 +50,13 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from vocabswap.atomic import atomic_dir, check_output_dir, write_json
+from vocabswap.causal_lapt import (
+    CausalLMObjective,
+    NextTokenLabels,
+    byte_lengths,
+    causal_specials,
+    covered_bytes,
+)
 from vocabswap.device import (
     Dist,
     autocast_for,
@@ -55,7 +67,8 @@ from vocabswap.device import (
     sub_seed,
 )
 from vocabswap.errors import VocabswapError
-from vocabswap.flops import MLMFlopModel, sequences_step_flops
+from vocabswap.family import ENCODER, Family, family_of_dir
+from vocabswap.flops import FlopModel, flop_model_for, predicted_fraction, sequences_step_flops
 from vocabswap.lapt_data import (
     BatchStream,
     MicroBatch,
@@ -78,22 +91,25 @@ from vocabswap.training_config import ON_CHANGE, LaptConfig
 
 log = logging.getLogger(__name__)
 
-ENCODER_PREFIX = "roberta.encoder"
+ENCODER_PREFIX = ENCODER.blocks_prefix
 
 
 # ----------------------------------------------------------------------------------------------------------
 # freezing
 
 
-def encoder_parameters(model: nn.Module) -> list[tuple[str, nn.Parameter]]:
-    return [(n, p) for n, p in model.named_parameters() if n.startswith(ENCODER_PREFIX + ".")]
+def encoder_parameters(model: nn.Module, prefix: str = ENCODER_PREFIX) -> list[tuple[str, nn.Parameter]]:
+    return [(n, p) for n, p in model.named_parameters() if n.startswith(prefix + ".")]
 
 
-def set_encoder_frozen(model: nn.Module, frozen: bool) -> None:
-    """Freeze or unfreeze the transformer blocks; everything else always trains."""
-    blocks = encoder_parameters(model)
+def set_encoder_frozen(model: nn.Module, frozen: bool, family: Family = ENCODER) -> None:
+    """Freeze or unfreeze the family's transformer blocks; everything else always trains."""
+    prefix = family.blocks_prefix
+    blocks = encoder_parameters(model, prefix)
     if not blocks:
-        raise VocabswapError(f"the model has no parameters under {ENCODER_PREFIX!r}; expected XLM-R layout")
+        raise VocabswapError(
+            f"the model has no parameters under {prefix!r}; expected {family.layout_name} layout"
+        )
     for _, param in model.named_parameters():
         param.requires_grad_(True)
     for _, param in blocks:
@@ -120,8 +136,9 @@ def evaluate(
     dist: Dist,
     device: torch.device,
     autocast: contextlib.AbstractContextManager,
-) -> float:
-    """Mean MLM cross-entropy over the dev set's fixed masks (each process a share; summed over all)."""
+) -> tuple[float, float]:
+    """Summed cross-entropy (nats) over the dev set's fixed predictions and their number (each process a
+    share; summed over all)."""
     was_training = objective.training
     objective.eval()
     total, count = 0.0, 0.0
@@ -135,7 +152,16 @@ def evaluate(
             count += float(predicted)
     objective.train(was_training)
     total, count = dist.all_sum([total, count], device)
-    return total / count if count else math.nan
+    return total, count
+
+
+def dev_point(run: _Run, total: float, count: float) -> dict[str, float]:
+    """The dev figures of one evaluation: the mean loss, and for a causal LM nats per token (the same) and
+    bits per byte (``total / ln 2 / the dev bytes the predictions cover``)."""
+    loss = total / count if count else math.nan
+    if run.dev_bytes is None:
+        return {"dev_loss": loss}
+    return {"dev_loss": loss, "dev_nats_per_token": loss, "dev_bpb": total / math.log(2) / run.dev_bytes}
 
 
 def stops_early(state: TrainState, config: LaptConfig) -> bool:
@@ -175,6 +201,8 @@ def run_lapt(
     check_output_dir(paths.out, overwrite=overwrite)  # again at the end: another run may have written it
     tokenizer = load_tokenizer(paths.model_dir)  # a missing or broken model: reported before any state
     check_max_length(paths.model_dir, config.max_length)
+    family = family_of_dir(paths.model_dir)
+    specials = None if family is ENCODER else causal_specials(tokenizer, str(paths.model_dir))
 
     device_kind = resolve_kind(config.device)
     dist = init_distributed(device_kind)
@@ -182,7 +210,7 @@ def run_lapt(
     created = sd.ownership() != "ours"  # this run makes (or adopts) the state directory
     try:
         _open_state(paths, config, sd, dist, on_change)
-        run = _build_run(paths, config, sd, dist, device, callback, tokenizer)
+        run = _build_run(paths, config, sd, dist, device, callback, tokenizer, family, specials)
         _resume_or_start(run)
         _train(run)
         return _finalise(run)
@@ -229,19 +257,21 @@ class _Run:
     dist: Dist
     device: torch.device
     callback: Callback | None
+    family: Family
     model: nn.Module
-    objective: MaskedLMObjective
+    objective: MaskedLMObjective | CausalLMObjective
     optimizer: torch.optim.Optimizer
     scheduler: torch.optim.lr_scheduler.LRScheduler
     autocast: contextlib.AbstractContextManager
-    masker: MLMMasker
+    masker: MLMMasker | NextTokenLabels
     pad_id: int
-    flop_model: MLMFlopModel
+    flop_model: FlopModel
     train: SequenceCorpus
     dev: SequenceCorpus
     dev_batches: list[MicroBatch]
     stream: BatchStream
     per_process: np.ndarray  # this process's rows of every global batch
+    dev_bytes: int | None = None  # causal LM: the UTF-8 bytes the dev predictions cover (bits per byte)
     settings: dict[str, Any] = field(default_factory=dict)
     state: TrainState = field(default_factory=TrainState)
     wrapped: nn.Module | None = None  # the objective, or its DDP wrapper
@@ -271,9 +301,16 @@ class StepStats:
 
 
 def _load_corpora(
-    paths: RunPaths, tokenizer, config: LaptConfig, sd: StateDir, dist: Dist, device: torch.device
+    paths: RunPaths,
+    tokenizer,
+    config: LaptConfig,
+    sd: StateDir,
+    dist: Dist,
+    device: torch.device,
+    specials: tuple[int, int, int] | None,
 ) -> tuple[SequenceCorpus, SequenceCorpus]:
-    """The encoded train and dev corpora (cached in the state directory)."""
+    """The encoded train and dev corpora (cached in the state directory); ``specials``: a causal LM's
+    (context, eos, pad), None for a masked LM's ``<s> </s> <pad>``."""
     return tuple(  # type: ignore[return-value]
         load_or_encode(
             path,
@@ -285,6 +322,7 @@ def _load_corpora(
             sd.cache,
             dist,
             device,
+            specials,
         )
         for path, role in ((paths.train, "train"), (paths.dev, "dev"))
     )
@@ -298,14 +336,15 @@ def _build_run(
     device: torch.device,
     callback: Callback | None,
     tokenizer,
+    family: Family,
+    specials: tuple[int, int, int] | None,
 ) -> _Run:
-    train, dev = _load_corpora(paths, tokenizer, config, sd, dist, device)
-    model = load_masked_lm(paths.model_dir)
+    train, dev = _load_corpora(paths, tokenizer, config, sd, dist, device, specials)
+    model, objective, masker = _objective_parts(paths.model_dir, family, tokenizer, config)
     check_vocab_fits(paths.model_dir, tokenizer, model)
     model.to(device)
     model.train()
-    masker = MLMMasker.for_tokenizer(tokenizer, MaskingConfig(probability=config.mlm_probability))
-    pad_id = tokenizer.pad_token_id
+    pad_id = tokenizer.pad_token_id if specials is None else specials[2]
     optimizer = torch.optim.AdamW(
         model.parameters(),
         lr=config.lr,
@@ -318,17 +357,32 @@ def _build_run(
     if len(per_process) == 0:
         raise VocabswapError(f"batch size {config.batch_size} is smaller than the {dist.world} processes")
     run = _Run(
-        paths=paths, config=config, sd=sd, dist=dist, device=device, callback=callback, model=model,
-        objective=MaskedLMObjective(model, head=config.head), optimizer=optimizer,
+        paths=paths, config=config, sd=sd, dist=dist, device=device, callback=callback, family=family,
+        model=model, objective=objective, optimizer=optimizer,
         scheduler=torch.optim.lr_scheduler.LambdaLR(optimizer, lambda at: max(0.0, 1.0 - at / config.steps)),
         autocast=autocast_for(device, resolve_precision(config.precision, device)),
         masker=masker, pad_id=pad_id,
-        flop_model=MLMFlopModel.from_config(model.config), train=train, dev=dev,
+        flop_model=flop_model_for(model.config), train=train, dev=dev,
         dev_batches=prepare_dev(dev, masker, config.seed, pad_id, config.micro_batch_size * 2),
         stream=BatchStream(len(train), config.batch_size, config.seed), per_process=per_process,
     )  # fmt: skip
+    if family is not ENCODER:
+        run.dev_bytes = covered_bytes(byte_lengths(tokenizer), objective, run.dev_batches)
     run.settings = _settings(run)
     return run
+
+
+def _objective_parts(
+    model_dir: Path, family: Family, tokenizer, config: LaptConfig
+) -> tuple[nn.Module, MaskedLMObjective | CausalLMObjective, MLMMasker | NextTokenLabels]:
+    """The model with its LM head, its objective and its labeller: the one place LAPT's families differ
+    (masked LM: 80/10/10 masking, the head on masked positions; causal LM: next token, no masking)."""
+    if family is ENCODER:
+        model = load_masked_lm(model_dir)
+        masker = MLMMasker.for_tokenizer(tokenizer, MaskingConfig(probability=config.mlm_probability))
+        return model, MaskedLMObjective(model, head=config.head), masker
+    model = family.load_model(model_dir, attn_implementation="sdpa")
+    return model, CausalLMObjective(model), NextTokenLabels()
 
 
 def _settings(run: _Run) -> dict[str, Any]:
@@ -363,13 +417,12 @@ def _resume_or_start(run: _Run) -> None:
     if dist.main:
         sd.log.unlink(missing_ok=True)
         sd.append_log({"event": "start", "step": 0, "settings": run.settings, "time": time.time()})
-    dev_loss = evaluate(run.objective, run.dev_batches, dist, run.device, run.autocast)
+    point = dev_point(run, *evaluate(run.objective, run.dev_batches, dist, run.device, run.autocast))
     run.state.dev_curve.append(
-        {"step": 0, "dev_loss": dev_loss, "tokens_seen": 0, "flops_executed": 0, "flops_paper": 0,
-         "selectable": False}
+        {"step": 0, **point, "tokens_seen": 0, "flops_executed": 0, "flops_paper": 0, "selectable": False}
     )  # fmt: skip
     if dist.main:
-        sd.append_log({"event": "eval", "step": 0, "dev_loss": dev_loss})
+        sd.append_log({"event": "eval", "step": 0, **point})
         sd.save_checkpoint(run.model, run.optimizer, run.scheduler, run.state, run.config)
     dist.barrier()
 
@@ -406,7 +459,7 @@ def _apply_freeze(run: _Run, step: int) -> None:
     want_frozen = step < run.config.frozen_steps
     if want_frozen == run.frozen:
         return
-    set_encoder_frozen(run.model, want_frozen)
+    set_encoder_frozen(run.model, want_frozen, run.family)
     run.frozen = want_frozen
     if run.dist.enabled:  # DDP registers hooks only on parameters that require grad: rebuild it
         run.wrapped = run.objective  # drop the old wrapper and its gradient hooks first
@@ -426,7 +479,7 @@ def _forward_backward(run: _Run, step: int) -> StepStats:
     if config.sequences == "lines":  # same lines, grouped by length within the step
         idx = by_length(run.train, idx)
     batch = make_global_batch(run.train, idx, run.masker, gen, run.pad_id)
-    n_masked_global = int((batch.labels != -100).sum())
+    n_masked_global = int(run.objective.targets(batch.labels).numel())
     micro = split_batch(batch, run.per_process, config.micro_batch_size)
     loss_sum, tokens, positions, fl_exec, fl_paper = 0.0, 0.0, 0.0, 0.0, 0.0
     for index, mb in enumerate(micro):
@@ -443,9 +496,8 @@ def _forward_backward(run: _Run, step: int) -> StepStats:
         positions += float(mb.attention_mask.numel())
         lengths = mb.attention_mask.sum(1).tolist()
         tokens += float(sum(lengths))
-        fl = sequences_step_flops(
-            run.flop_model, lengths, int((mb.labels != -100).sum()), encoder_trainable=not run.frozen
-        )
+        predicted = int(run.objective.targets(mb.labels).numel())
+        fl = sequences_step_flops(run.flop_model, lengths, predicted, encoder_trainable=not run.frozen)
         fl_exec += fl["executed"]
         fl_paper += fl["paper"]
     trainable = [p for p in run.model.parameters() if p.requires_grad]
@@ -491,11 +543,12 @@ def _evaluate_and_checkpoint(run: _Run, train_loss: float) -> bool:
     """Dev loss, best model and checkpoint after this step; False (nothing recorded) if the loss is not
     finite."""
     config, state, dist, sd = run.config, run.state, run.dist, run.sd
-    dev_loss = evaluate(run.objective, run.dev_batches, dist, run.device, run.autocast)
+    point = dev_point(run, *evaluate(run.objective, run.dev_batches, dist, run.device, run.autocast))
+    dev_loss = point["dev_loss"]
     if not math.isfinite(dev_loss):
         return False
     state.dev_curve.append(
-        {"step": state.step, "dev_loss": dev_loss, "train_loss": train_loss, "tokens_seen": state.tokens_seen,
+        {"step": state.step, **point, "train_loss": train_loss, "tokens_seen": state.tokens_seen,
          "flops_executed": state.flops_executed, "flops_paper": state.flops_paper, "selectable": True}
     )  # fmt: skip
     improved = dev_loss < state.best_loss  # strictly lower, as HF's EarlyStoppingCallback
@@ -503,7 +556,7 @@ def _evaluate_and_checkpoint(run: _Run, train_loss: float) -> bool:
         state.best_loss, state.best_step = dev_loss, state.step
     state.evals_without_improvement = 0 if improved else state.evals_without_improvement + 1
     if dist.main:
-        sd.append_log({"event": "eval", "step": state.step, "dev_loss": dev_loss, "best": improved})
+        sd.append_log({"event": "eval", "step": state.step, **point, "best": improved})
         if improved:
             save_hf_model(run.model, run.paths.model_dir, sd.best, {"step": state.step, "dev_loss": dev_loss})
         sd.save_checkpoint(run.model, run.optimizer, run.scheduler, state, config)
@@ -570,8 +623,26 @@ def _restart(run: _Run, step: int, what: str) -> None:
 
 
 def _summary(run: _Run) -> dict[str, Any]:
+    summary = _common_summary(run)
+    if run.dev_bytes is not None:  # a causal LM's: bits per byte beside the loss; an encoder's unchanged
+        best = next((p for p in run.state.dev_curve if p["step"] == run.state.best_step), {})
+        summary.update(
+            family=run.family.name,
+            dev_bytes=run.dev_bytes,
+            best_dev_nats_per_token=run.state.best_loss,
+            best_dev_bpb=best.get("dev_bpb", math.nan),
+        )
+        summary["flops"].update(
+            executed_note="the head on predicting positions (all but each sequence's last); frozen blocks "
+            "skip weight gradients",
+            paper_note="the head on all positions; training = 3 x forward (see vocabswap.flops)",
+        )
+    return summary
+
+
+def _common_summary(run: _Run) -> dict[str, Any]:
     config, state, train, dev, flop_model = run.config, run.state, run.train, run.dev, run.flop_model
-    frac = config.mlm_probability
+    frac = predicted_fraction(flop_model, config.max_length, config.mlm_probability)
     per_token = {
         "seq_len": config.max_length,
         "forward_executed": flop_model.forward_per_token(config.max_length, frac),

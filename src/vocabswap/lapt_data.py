@@ -60,10 +60,13 @@ def load_or_encode(
     cache_dir: Path,
     dist: Dist,
     device: torch.device,
+    specials: tuple[int, int, int] | None = None,
 ) -> SequenceCorpus:
     """Encode a corpus once (main process, streaming) into ``cache_dir``; every run and process then
-    memory-maps it. An input error on the main process is raised on every process."""
-    key = file_digest(path, extra=f"{tokenizer_digest(model_dir)}:{max_length}:{sequences}".encode())[:16]
+    memory-maps it. An input error on the main process is raised on every process. ``specials``: see
+    :func:`vocabswap.mlm.encode_file`."""
+    extra = f"{tokenizer_digest(model_dir)}:{max_length}:{sequences}" + (f":{specials}" if specials else "")
+    key = file_digest(path, extra=extra.encode())[:16]
     data, meta_path = cache_dir / f"{role}.{key}.int32", cache_dir / f"{role}.{key}.json"
     error: VocabswapError | None = None
     if dist.main and not meta_path.exists():
@@ -72,7 +75,13 @@ def load_or_encode(
         try:
             with atomic_path(data) as tmp, atomic_path(offsets_path(data)) as tmp_offsets:
                 meta = encode_file(
-                    path, tokenizer, max_length, tmp, sequences=sequences, offsets_dest=tmp_offsets
+                    path,
+                    tokenizer,
+                    max_length,
+                    tmp,
+                    sequences=sequences,
+                    offsets_dest=tmp_offsets,
+                    specials=specials,
                 )
             write_json(meta_path, meta)  # written last: the cache entry is complete
             log.info(

@@ -151,14 +151,17 @@ def line_sequences(
 class _Encoder:
     """Streaming encoder of one corpus into sequences (``lines`` or ``packed``)."""
 
-    def __init__(self, tokenizer, max_length: int, sequences: str) -> None:
+    def __init__(
+        self, tokenizer, max_length: int, sequences: str, specials: tuple[int, int, int] | None = None
+    ) -> None:
         if sequences not in SEQUENCES:
             raise VocabswapError(
                 f"unknown sequences mode {sequences!r}; choose one of {', '.join(SEQUENCES)}"
             )
         if max_length < 3:
             raise VocabswapError(f"max_length must be at least 3, got {max_length}")
-        self.bos, self.eos, pad = _check_tokenizer(tokenizer)
+        # (first, last, pad): <s> </s> <pad> of a masked LM; a causal LM's are given (context, eos, pad)
+        self.bos, self.eos, pad = specials or _check_tokenizer(tokenizer)
         self.max_length, self.sequences = max_length, sequences
         self.packer = BlockPacker(self.bos, pad, max_length) if sequences == "packed" else None
         self.n_lines = self.n_tokens = 0
@@ -210,10 +213,12 @@ def encode_file(
     sequences: str = "lines",
     offsets_dest: Path | None = None,
     batch_lines: int = 8192,
+    specials: tuple[int, int, int] | None = None,
 ) -> dict:
     """Stream a corpus file into ``dest`` (int32 ids, end to end) and ``offsets_dest`` (int64; default
-    ``offsets_path(dest)``), memory flat; returns the metadata :func:`load_encoded` needs."""
-    enc = _Encoder(tokenizer, max_length, sequences)
+    ``offsets_path(dest)``), memory flat; returns the metadata :func:`load_encoded` needs. ``specials``:
+    the (first, last, pad) ids around each line, default the tokenizer's ``<s>``, ``</s>``, ``<pad>``."""
+    enc = _Encoder(tokenizer, max_length, sequences, specials)
     lengths = []
     with open(dest, "wb") as out:
         for batch in tokenised_batches(iter_lines(path), tokenizer, batch_lines):
@@ -337,6 +342,11 @@ class MaskedLMObjective(nn.Module):
             )
         self.model = model
         self.head = head
+
+    @staticmethod
+    def targets(labels: torch.Tensor) -> torch.Tensor:
+        """The ids a batch predicts (its masked positions), flattened."""
+        return labels[labels != IGNORE_INDEX]
 
     def forward(
         self, input_ids: torch.Tensor, attention_mask: torch.Tensor, labels: torch.Tensor
