@@ -67,3 +67,18 @@ def small_target_model(
     for path in tokenizer_files(tokenizer_dir):
         shutil.copy2(path, dst / path.name)
     return dst
+
+
+def truncated_decoder(src: Path, dst: Path, layers: int) -> Path:
+    """A copy of a real causal LM keeping its first ``layers`` blocks (and its tokenizer)."""
+    from transformers import AutoModelForCausalLM
+
+    model = AutoModelForCausalLM.from_pretrained(src)
+    model.model.layers = model.model.layers[:layers]
+    model.config.num_hidden_layers = layers
+    if getattr(model.config, "layer_types", None):
+        model.config.layer_types = model.config.layer_types[:layers]
+    model.save_pretrained(dst)
+    for path in tokenizer_files(src):
+        shutil.copy2(path, dst / path.name)
+    return dst

@@ -86,3 +86,41 @@ def he_tokenizer(hebrew_train_text: Path, tmp_path_factory: pytest.TempPathFacto
     return train_tokenizer(
         [hebrew_train_text], HE_TOKENIZER_VOCAB, tmp_path_factory.mktemp("tokenizers") / "he-8k", seed=1
     )
+
+
+# --- a real decoder for LAPT: SmolLM2 cut to a few blocks, a small Hebrew byte-level BPE ----------------
+
+HE_BPE_VOCAB = 4000
+
+
+@pytest.fixture(scope="session")
+def smollm2_base(smollm2_tokenizer: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """HF LlamaForCausalLM dir of packaged:smollm2-135m (fp32, 538 MB; about 30 s to convert)."""
+    from vocabswap.base_model import materialise_base_model
+
+    return materialise_base_model("packaged:smollm2-135m", tmp_path_factory.mktemp("base") / "smollm2")
+
+
+@pytest.fixture(scope="session")
+def he_bpe_4k(
+    hebrew_train_text: Path, smollm2_tokenizer: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Path:
+    """A 4,000-id byte-level BPE trained --like SmolLM2 on `hebrew_train_text`."""
+    from vocabswap.tokenizer_like import train_tokenizer_like
+
+    out = tmp_path_factory.mktemp("tokenizers") / "he-bpe-4k"
+    return train_tokenizer_like([hebrew_train_text], HE_BPE_VOCAB, out, like=smollm2_tokenizer, seed=1)
+
+
+@pytest.fixture(scope="session")
+def smollm2_he_small(smollm2_base: Path, he_bpe_4k: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """SmolLM2's first 2 blocks with the 4k Hebrew vocabulary (`vocabswap init` mean+ident): a real, tied
+    decoder that LAPT trains in well under a second a step."""
+    from _training import truncated_decoder
+
+    from vocabswap.reinit.api import initialise
+
+    root = tmp_path_factory.mktemp("decoder-lapt")
+    cut = truncated_decoder(smollm2_base, root / "smollm2-2", 2)
+    initialise(cut, he_bpe_4k, "mean+ident", out=root / "he-2", seed=1)
+    return root / "he-2"

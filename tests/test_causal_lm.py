@@ -33,13 +33,14 @@ def test_bits_per_byte_is_the_summed_nll_per_byte(tiny):
     model, tok = tiny
     got = bits_per_byte_of(model, tok)
     nats, tokens = 0.0, 0
-    for line in LINES:  # one line at a time, unpadded, by hand
-        ids = torch.tensor([[tok.eos_token_id, *tok(line, add_special_tokens=False)["input_ids"]]])
+    eos = tok.eos_token_id
+    for line in LINES:  # one line at a time, unpadded, by hand: context (eos), the line, eos
+        ids = torch.tensor([[eos, *tok(line, add_special_tokens=False)["input_ids"], eos]])
         with torch.no_grad():
             logp = model(input_ids=ids).logits[0, :-1].log_softmax(-1)
         nats -= float(logp.gather(1, ids[0, 1:, None]).sum())
         tokens += ids.shape[1] - 1
-    n_bytes = sum(len(x.encode()) for x in LINES)
+    n_bytes = sum(len(x.encode()) + 1 for x in LINES)  # the closing eos stands for the line end
     assert got["tokens"] == tokens == n_bytes  # a byte-level tokenizer without merges: one token a byte
     assert got["bits_per_byte"] == pytest.approx(nats / math.log(2) / n_bytes, rel=1e-5)
     assert got["nats_per_token"] == pytest.approx(nats / tokens, rel=1e-5)
@@ -54,7 +55,7 @@ def bits_per_byte_of(model, tok, **kwargs):
 def test_too_long_line_is_refused(tiny):
     model, tok = tiny
     with pytest.raises(VocabswapError, match="line 2 has more than 17 tokens"):
-        bits_per_byte_of(model, tok, max_length=18)  # line 1: 17 bytes, line 2: 31
+        bits_per_byte_of(model, tok, max_length=19)  # line 1: 17 bytes, line 2: 31; + context and eos
 
 
 def test_install_rows_keeps_the_tie(tiny):

@@ -80,3 +80,52 @@ def test_sequences_step_flops_count_real_tokens_only() -> None:
     assert short["paper"] < padded["paper"] and short["executed"] < padded["executed"]
     alone = [sequences_step_flops(model, [n], 0, encoder_trainable=True)["paper"] for n in (200, 30)]
     assert short["paper"] == sum(alone)  # additive over sequences: no cross-sequence attention
+
+
+def test_smollm2_forward_per_token_by_hand() -> None:
+    """SmolLM2-135M (d 576, 30 layers, MLP 1536, 9 query heads and 3 key/value heads of 64, V 49,152)."""
+    from transformers import LlamaConfig
+
+    from vocabswap.flops import CausalLMFlopModel, flop_model_for
+
+    config = LlamaConfig(
+        vocab_size=49152, hidden_size=576, intermediate_size=1536, num_hidden_layers=30,
+        num_attention_heads=9, num_key_value_heads=3, architectures=["LlamaForCausalLM"],
+    )  # fmt: skip
+    model = flop_model_for(config)
+    assert isinstance(model, CausalLMFlopModel) and (model.kv_heads, model.head_dim) == (3, 64)
+    # per layer and position, multiply-adds: Q and O 576·576 each, K and V 576·192 each, MLP 3·576·1536
+    macs = 2 * 331_776 + 2 * 110_592 + 2_654_208
+    assert model.encoder_per_position() == 2 * 30 * macs == 212_336_640
+    assert model.attention_per_position(64) == 2 * 30 * 2 * 64 * 576 == 4_423_680  # QKᵀ and PV, 64 keys
+    assert model.head_per_prediction() == 2 * 576 * 49152 == 56_623_104
+    assert model.forward_per_token(64, 1.0) == 212_336_640 + 4_423_680 + 56_623_104  # 273.4 MFLOP
+
+
+@pytest.mark.parametrize("frozen", [False, True])
+def test_causal_count_equals_torch_flop_counter(frozen: bool) -> None:
+    """A small Llama with grouped-query attention and an untied head: the analytic count equals torch's
+    matmul counter exactly (eager attention)."""
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    from vocabswap.causal_lapt import CausalLMObjective
+    from vocabswap.family import DECODER
+    from vocabswap.flops import flop_model_for
+
+    torch.manual_seed(0)
+    config = LlamaConfig(
+        vocab_size=500, hidden_size=64, intermediate_size=96, num_hidden_layers=2, num_attention_heads=4,
+        num_key_value_heads=2, tie_word_embeddings=False, architectures=["LlamaForCausalLM"],
+    )  # fmt: skip
+    config._attn_implementation = "eager"
+    model = LlamaForCausalLM(config)
+    set_encoder_frozen(model, frozen, DECODER)
+    ids = torch.randint(3, 500, (3, 20))
+    with FlopCounterMode(display=False) as counter:
+        loss, count = CausalLMObjective(model)(ids, torch.ones_like(ids), ids)
+        forward = counter.get_total_flops()
+        loss.backward()
+    expected = flop_model_for(config).batch_flops(3, 20, int(count), encoder_trainable=not frozen)
+    assert int(count) == 3 * 19
+    assert forward == expected["forward"]
+    assert counter.get_total_flops() == expected["total"]
