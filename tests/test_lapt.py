@@ -431,3 +431,27 @@ def test_bf16_records_its_precision_and_keeps_the_dev_loss(small_model: Path, co
     assert bf16[0] == pytest.approx(fp32[0], rel=0.01)
     assert bf16 == pytest.approx(fp32, rel=0.02)
     assert bf16 != fp32, "bf16 autocast changed nothing: it did not run"
+
+
+@pytest.mark.parametrize("regime", ["full", "emb"])
+def test_encoder_outputs_unchanged_by_causal_lapt(small_model: Path, corpus, tmp_path: Path, regime) -> None:
+    """Masked-LM LAPT gives the dev curve, FLOPs and model bytes it gave before the decoder family was
+    added (recorded by main at b04003f: tests/reference/encoder_lapt_b04003f.json)."""
+    import hashlib
+
+    ref = json.loads((Path(__file__).parent / "reference" / "encoder_lapt_b04003f.json").read_text())
+    config = LaptConfig(
+        regime=regime, steps=6, freeze_fraction=0.34, eval_every=2, seed=3, precision="fp32",
+        **TINY,
+    )  # fmt: skip
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # the reference's reduction order
+    try:
+        summary = run_lapt(small_model, *corpus, tmp_path / regime, config)
+    finally:
+        torch.set_num_threads(threads)
+    expected = ref["runs"][regime]
+    assert summary["dev_curve"] == expected["dev_curve"]
+    assert summary["flops"] == expected["flops"]
+    sha = hashlib.sha256((tmp_path / regime / "model.safetensors").read_bytes()).hexdigest()
+    assert sha == expected["model_sha256"]

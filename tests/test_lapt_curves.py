@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from vocabswap.errors import InputError, VocabswapError
-from vocabswap.lapt_curves import curves_figure, read_curve, table_rows, write_loss_table
+from vocabswap.lapt_curves import COLUMNS, curves_figure, read_curve, table_rows, write_loss_table
 
 
 def write_log(path: Path, curve: list[tuple[int, float]], best: tuple[int, float]) -> Path:
@@ -45,6 +45,7 @@ def runs(tmp_path: Path) -> list:
 
 def test_table_orders_rows_and_reads_step_zero_and_best(runs):
     rows = table_rows(runs)
+    assert all(list(r) == list(COLUMNS) for r in rows)  # encoder logs: no bits-per-byte columns
     order = [(r["regime"], r["method"]) for r in rows]
     # Sizes ascending with the base model's own vocabulary last; LAPT-FULL before LAPT-EMB; the paper's
     # row order within a regime (Table 1), extras after.
@@ -103,3 +104,33 @@ def test_figure_has_a_panel_per_regime(runs, tmp_path: Path):
     width, height = Image.open(out).size
     # Two panels side by side, (he, full) with the full-vocabulary baseline in it, and (he, emb).
     assert 1.6 * height < width < 2.6 * height
+
+
+def test_decoder_runs_show_bits_per_byte(tmp_path: Path):
+    """Logs with bits per byte (decoder LAPT) add a step-0 and a best bpb column and a bpb figure; the
+    best bpb is the one at the best-loss checkpoint, whatever the smallest bpb on the curve."""
+    from vocabswap.lapt_curves import report_runs
+
+    dirs, keys = [], []
+    for method, curve, best in [
+        ("mean+ident", [(0, 5.1, 2.1), (4, 4.0, 1.7), (8, 4.1, 1.6)], (4, 4.0, 1.7)),
+        ("random", [(0, 60.0, 25.0), (4, 20.0, 8.0), (8, 15.0, 6.0)], (8, 15.0, 6.0)),
+    ]:
+        path = write_log(tmp_path / method, [(s, x) for s, x, _ in curve], best[:2])
+        log = json.loads((path / "lapt_log.json").read_text())
+        for point, (_, _, bpb) in zip(log["dev_curve"], curve, strict=True):
+            point["dev_bpb"] = bpb
+        log["best_dev_bpb"] = best[2]
+        (path / "lapt_log.json").write_text(json.dumps(log), encoding="utf-8")
+        dirs.append(path)
+        keys.append(("he", "4000", "full", method))
+    out = {fmt: tmp_path / f"lapt_loss.{fmt}" for fmt in ("md", "csv", "tex")}
+    rows = report_runs(dirs, keys, out, tmp_path / "curves.png", title="SmolLM2, Hebrew")
+    by = {r["method"]: r for r in rows}
+    assert (by["mean+ident"]["initial_dev_bpb"], by["mean+ident"]["best_dev_bpb"]) == (2.1, 1.7)
+    md = out["md"].read_text(encoding="utf-8")
+    assert (
+        "| Step-0 bpb | Best bpb |" in md
+        and "| he | 4000 | full | random | 60.00 | 15.00 | 8 | 8 | 25.00 | 6.00 |" in md
+    )
+    assert "bits per byte" in md and (tmp_path / "curves.png").stat().st_size > 0

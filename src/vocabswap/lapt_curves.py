@@ -5,6 +5,11 @@ differ most (RANDOM's N(0, 1) rows start tens of nats above the structured initi
 puts it beside the loss at the best checkpoint (the model that is fine-tuned) and the step of that
 checkpoint, per target, vocabulary size, regime and method; the figure draws each whole curve, one line
 per method, one panel per target × vocabulary size × regime.
+
+A decoder's log also has bits per byte (``dev_bpb``: the dev nats / ln 2 / the UTF-8 bytes the
+predictions cover), which, unlike nats per token, compares vocabularies of different sizes: when every
+run has it, the table adds a step-0 and a best bits-per-byte column and the figure draws bits per byte;
+encoder runs' table and figure are as they were.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from vocabswap.registry import FULL_VOCAB, REGIMES, method_order
 from vocabswap.table_files import TableText, write_table
 
 COLUMNS = ("target", "vocab", "regime", "method", "initial_dev_loss", "best_dev_loss", "best_step", "steps")
+BPB_COLUMNS = ("initial_dev_bpb", "best_dev_bpb")
 
 
 @dataclass(frozen=True)
@@ -35,6 +41,13 @@ class Curve:
     losses: tuple[float, ...]
     best_step: int
     best_loss: float
+    bpb: tuple[float, ...] | None = None  # a decoder's dev bits per byte at each step
+    best_bpb: float | None = None
+
+    @property
+    def initial_bpb(self) -> float:
+        """Bits per byte of the untrained initialisation (NaN without a step-0 evaluation or bpb)."""
+        return self.bpb[0] if self.bpb and self.steps[0] == 0 else math.nan
 
     @property
     def initial_loss(self) -> float:
@@ -58,6 +71,7 @@ def read_curve(path: str | Path, **keys: str) -> Curve:
         log = json.loads(path.read_text(encoding="utf-8"))
         points = sorted((int(p["step"]), float(p["dev_loss"])) for p in log["dev_curve"])
         best_step, best_loss = int(log["best_step"]), float(log["best_dev_loss"])
+        bpb = _bpb_points(log)
     except FileNotFoundError:
         raise InputError(path, None, "no LAPT log here (is this a `vocabswap lapt` output?)") from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError, ValueError) as err:
@@ -71,7 +85,16 @@ def read_curve(path: str | Path, **keys: str) -> Curve:
         losses=tuple(x for _, x in points),
         best_step=best_step,
         best_loss=best_loss,
+        bpb=None if bpb is None else tuple(x for _, x in bpb),
+        best_bpb=None if bpb is None else float(log["best_dev_bpb"]),
     )
+
+
+def _bpb_points(log: Mapping[str, Any]) -> list[tuple[int, float]] | None:
+    """A decoder log's (step, dev bits per byte), sorted by step; None for an encoder's log."""
+    if "best_dev_bpb" not in log:
+        return None
+    return sorted((int(p["step"]), float(p["dev_bpb"])) for p in log["dev_curve"])
 
 
 def _method_rank(curves: Sequence[Curve]) -> dict[str, int]:
@@ -100,9 +123,15 @@ def sort_curves(curves: Iterable[Curve]) -> list[Curve]:
     )
 
 
+def with_bpb(curves: Sequence[Curve]) -> bool:
+    """Whether every run has bits per byte (decoder runs): then the table and figure show it."""
+    return bool(curves) and all(c.bpb is not None for c in curves)
+
+
 def table_rows(curves: Iterable[Curve]) -> list[dict[str, Any]]:
-    """One row per run, in table order, with the columns of COLUMNS."""
-    return [
+    """One row per run, in table order, with the columns of COLUMNS (and BPB_COLUMNS for decoder runs)."""
+    curves = sort_curves(curves)
+    rows = [
         {
             "target": c.target,
             "vocab": c.vocab,
@@ -113,8 +142,12 @@ def table_rows(curves: Iterable[Curve]) -> list[dict[str, Any]]:
             "best_step": c.best_step,
             "steps": c.steps[-1] if c.steps else 0,
         }
-        for c in sort_curves(curves)
+        for c in curves
     ]
+    if with_bpb(curves):
+        for row, c in zip(rows, curves, strict=True):
+            row.update(initial_dev_bpb=c.initial_bpb, best_dev_bpb=c.best_bpb)
+    return rows
 
 
 def _fmt(value: Any) -> str:
@@ -124,18 +157,21 @@ def _fmt(value: Any) -> str:
 
 
 HEADERS = ("Target", "Vocab", "LAPT", "Method", "Dev loss at step 0", "Best dev loss", "Best step", "Steps")
+BPB_HEADERS = ("Step-0 bpb", "Best bpb")
 
 
 def loss_table(rows: Sequence[Mapping[str, Any]], caption: str) -> TableText:
     """The rows as the one writer takes them: losses at 2 decimals shown, unrounded in the CSV."""
     import pandas as pd
 
-    shown = [[_fmt(row[c]) for c in COLUMNS] for row in rows]
-    data = [[("" if _fmt(row[c]) == "–" else row[c]) for c in COLUMNS] for row in rows]
+    bpb = bool(rows) and all(c in rows[0] for c in BPB_COLUMNS)
+    columns, headers = (COLUMNS + BPB_COLUMNS, HEADERS + BPB_HEADERS) if bpb else (COLUMNS, HEADERS)
+    shown = [[_fmt(row[c]) for c in columns] for row in rows]
+    data = [[("" if _fmt(row[c]) == "–" else row[c]) for c in columns] for row in rows]
     return TableText(
-        frame=pd.DataFrame(shown, columns=list(HEADERS), dtype=object),
+        frame=pd.DataFrame(shown, columns=list(headers), dtype=object),
         caption=caption,
-        data=pd.DataFrame(data, columns=list(COLUMNS), dtype=object),
+        data=pd.DataFrame(data, columns=list(columns), dtype=object),
         label_columns=4,
         caption_above=True,
     )
@@ -168,6 +204,7 @@ def curves_figure(curves: Iterable[Curve], out: str | Path) -> None:
     from vocabswap.figures import save_figure
 
     curves = sort_curves(curves)
+    bpb = with_bpb(curves)
     panels = list(dict.fromkeys((c.target, c.regime) for c in curves))
     sizes = {t: {c.vocab for c in curves if c.target == t and c.method != FULL_VOCAB} for t, _ in panels}
     labels = list(dict.fromkeys(_label(c, len(sizes[c.target]) > 1) for c in curves))
@@ -178,15 +215,17 @@ def curves_figure(curves: Iterable[Curve], out: str | Path) -> None:
             label = _label(curve, len(sizes[target]) > 1)
             baseline = curve.method == FULL_VOCAB
             style = {"color": "black", "ls": "--"} if baseline else {"color": colours[label]}
-            ax.plot(curve.steps, curve.losses, marker="o", ms=3, label=label, **style)
-            ax.plot([curve.best_step], [curve.best_loss], marker="*", ms=11, color=style["color"])
+            ys, best = (curve.bpb, curve.best_bpb) if bpb else (curve.losses, curve.best_loss)
+            ax.plot(curve.steps, ys, marker="o", ms=3, label=label, **style)
+            ax.plot([curve.best_step], [best], marker="*", ms=11, color=style["color"])
         ax.set_title(f"{target}: LAPT-{regime.upper()}")
         ax.set_xlabel("LAPT step")
         ax.set_yscale("log")
         ax.yaxis.set_major_formatter(ScalarFormatter())
         ax.yaxis.set_minor_formatter(ScalarFormatter())
         ax.grid(alpha=0.3, which="both")
-    axes[0][0].set_ylabel("dev MLM loss (nats, log scale)")
+    ylabel = "dev bits per byte (log scale)" if bpb else "dev MLM loss (nats, log scale)"
+    axes[0][0].set_ylabel(ylabel)
     handles = {}
     for ax in axes[0]:
         handles.update(zip(*reversed(ax.get_legend_handles_labels()), strict=True))
@@ -217,6 +256,12 @@ def report_runs(
         f"{title}: dev MLM loss (nats) at step 0 (the initialisation alone, before any LAPT) and at the "
         "best checkpoint (the model that is fine-tuned)"
     )
+    if with_bpb(curves):
+        caption = (
+            f"{title}: dev next-token loss (nats per token) and bits per byte (nats / ln 2 / UTF-8 bytes "
+            "of the dev text; comparable across vocabularies) at step 0 (the initialisation alone, before "
+            "any LAPT) and at the best checkpoint by dev loss (the model that is fine-tuned)"
+        )
     rows = write_loss_table(curves, tables, caption)
     curves_figure(curves, figure)
     return rows
