@@ -129,3 +129,13 @@ def test_causal_count_equals_torch_flop_counter(frozen: bool) -> None:
     assert int(count) == 3 * 19
     assert forward == expected["forward"]
     assert counter.get_total_flops() == expected["total"]
+
+
+def test_causal_lapt_flops_per_token_predict_all_but_the_last_position() -> None:
+    from vocabswap.flops import CausalLMFlopModel
+    from vocabswap.vocab_stats import lapt_flops_per_token
+
+    model = CausalLMFlopModel(576, 30, 1536, 4000, heads=9, kv_heads=3, head_dim=64)
+    got = lapt_flops_per_token(model, 256, 0.15)  # the masking probability plays no part
+    assert got["paper"] == 3 * model.forward_per_token(256, 1.0)
+    assert got["paper"] - got["executed"] == 3 * model.head_per_prediction() / 256  # one head fewer a row

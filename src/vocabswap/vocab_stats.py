@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from vocabswap.atomic import write_json
 from vocabswap.errors import InputError
-from vocabswap.flops import MLMFlopModel
+from vocabswap.flops import FlopModel, flop_model_for, predicted_fraction
 from vocabswap.table_files import TableText, write_table
 
 REPORT_NAME = "init_report.json"  # as vocabswap.reinit.api.REPORT_NAME (not imported: that pulls in torch)
@@ -66,25 +66,28 @@ class VocabStats:
         return cls(**{k: data[k] for k in cls.__dataclass_fields__})
 
 
-def lapt_flops_per_token(model: MLMFlopModel, max_length: int, mlm_probability: float) -> dict[str, float]:
+def lapt_flops_per_token(model: FlopModel, max_length: int, mlm_probability: float) -> dict[str, float]:
     """LAPT training FLOPs per token of a full-length sequence: ``paper`` (all positions through the head,
-    training = 3 × forward) and ``executed`` (masked positions only, encoder trainable)."""
-    masked = round(mlm_probability * max_length)
+    training = 3 × forward) and ``executed`` (the head on the masked positions of a masked LM, on all but
+    the last of a causal LM; blocks trainable)."""
+    masked = round(predicted_fraction(model, max_length, mlm_probability) * max_length)
     paper = model.batch_flops(1, max_length, max_length)["total"] / max_length
     executed = model.batch_flops(1, max_length, masked)["total"] / max_length
     return {"paper": float(paper), "executed": float(executed)}
 
 
-def _flop_model(model_dir: Path, vocab: int) -> MLMFlopModel:
-    config = json.loads((model_dir / "config.json").read_text(encoding="utf-8"))
-    dims = (config["hidden_size"], config["num_hidden_layers"], config["intermediate_size"])
-    return MLMFlopModel(*dims, vocab)
+def _flop_model(model_dir: Path, vocab: int) -> FlopModel:
+    """The FLOP model of the directory's family (masked or causal LM) with ``vocab`` rows."""
+    from transformers import AutoConfig
+
+    return replace(flop_model_for(AutoConfig.from_pretrained(str(model_dir))), vocab=vocab)
 
 
 def _pieces(tokenizer_dir: Path) -> tuple[list[str], set[int]]:
+    from vocabswap.family import ENCODER, family_of_dir
     from vocabswap.modeldir import load_tokenizer
 
-    tok = load_tokenizer(tokenizer_dir, xlmr_ids=True)
+    tok = load_tokenizer(tokenizer_dir, xlmr_ids=family_of_dir(tokenizer_dir) is ENCODER)
     return tok.convert_ids_to_tokens(list(range(len(tok)))), set(tok.all_special_ids)
 
 
