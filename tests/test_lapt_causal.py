@@ -194,3 +194,20 @@ def test_decoder_without_context_token_is_one_line(
     args = ["lapt", "--model", broken, "--train", train, "--dev", dev, "--regime", "emb", "--out",
             tmp_path / "b", "--steps", "1"]  # fmt: skip
     one_line_error(*run_cli(args, capsys), str(broken), "neither an eos nor a bos token")
+
+
+def test_cli_trains_a_decoder(
+    smollm2_he_small: Path, corpus, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from transformers import AutoModelForCausalLM
+
+    train, dev = corpus
+    args = ["lapt", "--model", smollm2_he_small, "--train", train, "--dev", dev, "--regime", "full",
+            "--out", tmp_path / "out", "--steps", "2", "--eval-every", "2", "--batch-size", "4",
+            "--max-length", "32", "--precision", "fp32"]  # fmt: skip
+    rc, err = run_cli(args, capsys)
+    assert rc == 0, err
+    log = json.loads((tmp_path / "out" / "lapt_log.json").read_text())
+    assert log["settings"]["frozen_steps"] == 0 and log["best_dev_bpb"] > 0
+    model = AutoModelForCausalLM.from_pretrained(tmp_path / "out")
+    assert model.config.tie_word_embeddings and model.get_input_embeddings().weight.shape[0] == 4000

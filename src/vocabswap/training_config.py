@@ -77,13 +77,15 @@ class LaptConfig:
     max_grad_norm: float = _opt(1.0)
     nan_max_grad_norm: float = _opt(0.5, "max grad norm after a non-finite loss forced a restart")
     max_restarts: int = _opt(3)
-    max_length: int = _opt(256, "tokens per sequence, <s> and </s> included")
-    mlm_probability: float = _opt(0.15)
+    max_length: int = _opt(
+        256, "tokens per sequence, <s> and </s> (a causal LM's context token and eos) included"
+    )
+    mlm_probability: float = _opt(0.15, "masked LM only")
     freeze_fraction: float = _opt(0.1, "regime full: share of frozen steps")
     seed: int = _opt(1)
     head: str = _opt(
         "masked",
-        "MLM head on masked positions only (same loss, fewer FLOPs) or on all positions",
+        "masked LM only: the MLM head on masked positions only (same loss, fewer FLOPs) or on all positions",
         choices=MLM_HEADS,
     )
     sequences: str = _opt(

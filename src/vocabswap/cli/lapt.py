@@ -1,4 +1,4 @@
-"""``vocabswap lapt``: continued masked-LM training with the paper's freeze schedule (SPEC §3, §4)."""
+"""``vocabswap lapt``: continued masked-LM or next-token training, the paper's freeze schedule (SPEC §3)."""
 
 from __future__ import annotations
 
@@ -16,16 +16,19 @@ DEFAULTS_NOTE = "defaults are the paper's (Table 6, Section 4)"
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "lapt",
-        help="language-adaptive pre-training (masked LM) of a model directory",
+        help="language-adaptive pre-training (masked LM or causal LM) of a model directory",
         description=(
-            "Continue masked-LM training of MODEL on the target-language text and write the best-dev-loss "
+            "Continue the training of MODEL on the target-language text (masked LM: its masked-LM "
+            "objective; causal LM: next token, with dev bits per byte) and write the best-dev-loss "
             "checkpoint as a Hugging Face directory (with its tokenizer, lapt_log.json and "
             f"training_log.jsonl). Resumable: state is kept in OUT.state (or --state-dir); {DEFAULTS_NOTE}. "
             "Multi-GPU/-process: torchrun --nproc_per_node N -m vocabswap.cli lapt ..."
         ),
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    p.add_argument("--model", required=True, help="input model directory (AutoModelForMaskedLM + tokenizer)")
+    p.add_argument(
+        "--model", required=True, help="input model directory (a masked LM or a causal LM + tokenizer)"
+    )
     p.add_argument("--train", required=True, help="training text, one sentence per line")
     p.add_argument("--dev", required=True, help="dev text, one sentence per line")
     p.add_argument("--out", required=True, help="output model directory (written atomically at the end)")
@@ -67,6 +70,8 @@ def run(args: argparse.Namespace) -> None:
     )
     brief = {k: summary[k] for k in ("out", "steps", "best_step", "best_dev_loss", "tokens_seen")}
     brief["flops"] = {k: summary["flops"][k] for k in ("executed", "paper")}
+    if "best_dev_bpb" in summary:
+        brief["best_dev_bpb"] = summary["best_dev_bpb"]
     brief["restarts"] = len(summary["restarts"])
     if int(os.environ.get("RANK", "0")) == 0:
         print(json.dumps(brief))
