@@ -3,7 +3,7 @@
 A masked LM (encoder) continues its masked-LM objective; a causal LM (decoder) its next-token objective
 (:mod:`vocabswap.causal_lapt`: sequences ``context line eos``, no masking, dev bits per byte beside the
 loss). The family is read from the model (:mod:`vocabswap.family`), which also names the blocks the
-schedule freezes; :func:`_objective_parts` is the one place the loop differs between families.
+schedule freezes; :func:`_text_parts` and :func:`_objective_parts` are where the families differ.
 
 One training loop (no Hugging Face Trainer: freezing, resume and the masked-only head need full control):
 
@@ -202,7 +202,7 @@ def run_lapt(
     tokenizer = load_tokenizer(paths.model_dir)  # a missing or broken model: reported before any state
     check_max_length(paths.model_dir, config.max_length)
     family = family_of_dir(paths.model_dir)
-    specials = None if family is ENCODER else causal_specials(tokenizer, str(paths.model_dir))
+    text = _text_parts(family, tokenizer, paths.model_dir)  # a decoder without a context token: refused
 
     device_kind = resolve_kind(config.device)
     dist = init_distributed(device_kind)
@@ -210,7 +210,7 @@ def run_lapt(
     created = sd.ownership() != "ours"  # this run makes (or adopts) the state directory
     try:
         _open_state(paths, config, sd, dist, on_change)
-        run = _build_run(paths, config, sd, dist, device, callback, tokenizer, family, specials)
+        run = _build_run(paths, config, sd, dist, device, callback, tokenizer, family, text)
         _resume_or_start(run)
         _train(run)
         return _finalise(run)
@@ -337,8 +337,9 @@ def _build_run(
     callback: Callback | None,
     tokenizer,
     family: Family,
-    specials: tuple[int, int, int] | None,
+    text: _TextParts,
 ) -> _Run:
+    specials = text.specials
     train, dev = _load_corpora(paths, tokenizer, config, sd, dist, device, specials)
     model, objective, masker = _objective_parts(paths.model_dir, family, tokenizer, config)
     check_vocab_fits(paths.model_dir, tokenizer, model)
@@ -366,17 +367,32 @@ def _build_run(
         dev_batches=prepare_dev(dev, masker, config.seed, pad_id, config.micro_batch_size * 2),
         stream=BatchStream(len(train), config.batch_size, config.seed), per_process=per_process,
     )  # fmt: skip
-    if family is not ENCODER:
-        run.dev_bytes = covered_bytes(byte_lengths(tokenizer), objective, run.dev_batches)
+    if text.byte_table is not None:
+        run.dev_bytes = covered_bytes(text.byte_table, objective, run.dev_batches)
     run.settings = _settings(run)
     return run
+
+
+@dataclass(frozen=True)
+class _TextParts:
+    """How a family's text becomes sequences, and what its predictions cover in bytes."""
+
+    specials: tuple[int, int, int] | None  # a causal LM's (context, eos, pad); None: <s> </s> <pad>
+    byte_table: np.ndarray | None  # UTF-8 bytes per id (bits per byte); None for a masked LM
+
+
+def _text_parts(family: Family, tokenizer, model_dir: Path) -> _TextParts:
+    if family is ENCODER:
+        return _TextParts(None, None)
+    return _TextParts(causal_specials(tokenizer, str(model_dir)), byte_lengths(tokenizer))
 
 
 def _objective_parts(
     model_dir: Path, family: Family, tokenizer, config: LaptConfig
 ) -> tuple[nn.Module, MaskedLMObjective | CausalLMObjective, MLMMasker | NextTokenLabels]:
-    """The model with its LM head, its objective and its labeller: the one place LAPT's families differ
-    (masked LM: 80/10/10 masking, the head on masked positions; causal LM: next token, no masking)."""
+    """The model with its LM head, its objective and its labeller (masked LM: 80/10/10 masking, the head
+    on masked positions; causal LM: next token, no masking); with :func:`_text_parts` the only places
+    LAPT's families differ."""
     if family is ENCODER:
         model = load_masked_lm(model_dir)
         masker = MLMMasker.for_tokenizer(tokenizer, MaskingConfig(probability=config.mlm_probability))
