@@ -211,3 +211,26 @@ def test_cli_trains_a_decoder(
     assert log["settings"]["frozen_steps"] == 0 and log["best_dev_bpb"] > 0
     model = AutoModelForCausalLM.from_pretrained(tmp_path / "out")
     assert model.config.tie_word_embeddings and model.get_input_embeddings().weight.shape[0] == 4000
+
+
+@pytest.mark.parametrize("sequences", ["lines", "packed"])
+def test_decoder_sequences_open_with_the_context_token_and_close_lines_with_eos(
+    he_bpe_4k: Path, corpus, sequences: str
+) -> None:
+    from transformers import AutoTokenizer
+
+    from vocabswap.causal_lapt import causal_specials
+    from vocabswap.mlm import encode_lines
+
+    tok = AutoTokenizer.from_pretrained(he_bpe_4k)
+    start, eos, _ = causal_specials(tok, "test")
+    lines = _lines(corpus[1])[:8]
+    ids = [tok(x, add_special_tokens=False)["input_ids"] for x in lines]
+    seqs = encode_lines(lines, tok, 32, sequences=sequences, specials=(start, eos, eos))
+    rows = seqs.sequences(np.arange(len(seqs)))
+    assert all(int(r[0]) == start for r in rows)
+    if sequences == "packed":  # blocks of 32: the context token, then the lines each closed by eos
+        stream = np.concatenate([r[1:] for r in rows])
+        assert stream.tolist() == [t for x in ids for t in (*x, eos)]
+    else:
+        assert [r.tolist() for r in rows] == [[start, *x[:30], eos] for x in ids]

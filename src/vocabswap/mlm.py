@@ -189,10 +189,17 @@ def _offsets(lengths: list[np.ndarray]) -> np.ndarray:
 
 
 def encode_lines(
-    lines: Iterable[str], tokenizer, max_length: int, *, sequences: str = "lines", batch_lines: int = 8192
+    lines: Iterable[str],
+    tokenizer,
+    max_length: int,
+    *,
+    sequences: str = "lines",
+    batch_lines: int = 8192,
+    specials: tuple[int, int, int] | None = None,
 ) -> SequenceCorpus:
-    """Tokenise lines in memory into sequences (see :func:`encode_file` for corpora that should not be)."""
-    enc = _Encoder(tokenizer, max_length, sequences)
+    """Tokenise lines in memory into sequences (see :func:`encode_file` for corpora that should not be,
+    and for ``specials``)."""
+    enc = _Encoder(tokenizer, max_length, sequences, specials)
     ids, lengths = [], []
     for batch in tokenised_batches(lines, tokenizer, batch_lines):
         i, n_ = enc.feed(batch)
