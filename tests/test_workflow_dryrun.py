@@ -105,6 +105,18 @@ def test_demo_dry_run_plans_the_demo(tmp_path: Path):
     assert counts["finetune"] == 2 * 10 and counts["finetune_offtheshelf"] == 2
 
 
+def test_decoder_demo_dry_run_plans_the_encoder_demos_grid(tmp_path: Path):
+    """config/decoder.yaml: SmolLM2 through the same rules and keys, the same grid as the encoder demo."""
+    run = snakemake("-n", "--configfile", str(ROOT / "config" / "decoder.yaml"), cwd=tmp_path)
+    assert run.returncode == 0, run.stderr[-3000:]
+    counts = job_counts(run.stdout)
+    assert counts["base_model"] == 1 and counts["train_tokenizer"] == 1 and counts["aux_fasttext"] == 1
+    assert counts["init_model"] == 9 and counts["lapt"] == 2 * 9 + 1
+    assert counts["finetune"] == 2 * 10 and counts["finetune_offtheshelf"] == 2
+    jobs = planned_jobs(run.stdout)
+    assert {w["regime"] for r, w in jobs if r == "lapt"} == {"full", "emb"}
+
+
 def test_lint_is_clean():
     cmd = [sys.executable, "-m", "snakemake", "--lint"]
     run = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
