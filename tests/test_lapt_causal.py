@@ -234,3 +234,31 @@ def test_decoder_sequences_open_with_the_context_token_and_close_lines_with_eos(
         assert stream.tolist() == [t for x in ids for t in (*x, eos)]
     else:
         assert [r.tolist() for r in rows] == [[start, *x[:30], eos] for x in ids]
+
+
+def test_ddp_two_processes_give_the_single_process_dev_bits(
+    smollm2_he_small: Path, corpus, tmp_path: Path
+) -> None:
+    """The dev bytes are the whole dev set's, the nats summed over both processes' shares."""
+    import os
+    import subprocess
+    import sys
+
+    bin_dir = Path(sys.executable).parent
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
+    train, dev = corpus
+    cli = [str(bin_dir / "vocabswap"), "lapt", "--model", str(smollm2_he_small), "--train", str(train),
+           "--dev", str(dev), "--regime", "full", "--steps", "2", "--eval-every", "2", "--batch-size", "4",
+           "--micro-batch-size", "2", "--max-length", "32", "--precision", "fp32", "--out"]  # fmt: skip
+    one = subprocess.run([*cli, str(tmp_path / "one")], env=env, capture_output=True, text=True, timeout=300)
+    assert one.returncode == 0, one.stderr[-3000:]
+    torchrun = [str(bin_dir / "torchrun"), "--nproc_per_node", "2", "--master_port", "29523", "--no-python"]
+    two = subprocess.run(
+        [*torchrun, *cli, str(tmp_path / "two")], env=env, capture_output=True, text=True, timeout=300
+    )
+    assert two.returncode == 0, two.stderr[-3000:]
+    log1, log2 = (json.loads((tmp_path / d / "lapt_log.json").read_text()) for d in ("one", "two"))
+    assert log2["settings"]["world_size"] == 2 and log1["dev_bytes"] == log2["dev_bytes"]
+    assert log1["tokens_seen"] == log2["tokens_seen"] and log1["flops"] == log2["flops"]
+    for p1, p2 in zip(log1["dev_curve"], log2["dev_curve"], strict=True):
+        assert p1["dev_bpb"] == pytest.approx(p2["dev_bpb"], rel=1e-4)
