@@ -30,6 +30,19 @@ piece                  space)                                      string itself
 output rows at init    tied; the MLM bias remapped by the rule     tied: follow the input rows; untied: the
                                                                    method applied to the output matrix
                                                                    (same seed); no bias
+tagging body           ``AutoModel`` without its pooler            ``AutoModel`` (``LlamaModel``): the body
+(POS/NER fine-tuning)  (``add_pooling_layer=False``)               without its ``lm_head``
+tagging window         ``<s>`` (else cls) pieces ``</s>`` (else    the context token (:func:`vocabswap.
+                       sep)                                        causal_lm.context_id`) then the pieces;
+                                                                   no closing token (nothing after it would
+                                                                   be attended to by the words)
+a word's pieces        the tokenizer's pieces of the word alone    of `` " " + word``, the sentence's first
+(tagging)              (SentencePiece prefixes ``▁`` itself)       word alone (as in running text: the
+                                                                   byte-level pre-tokenizer adds a prefix
+                                                                   space itself only where it says so)
+a word's vector        mean of its pieces' states                  its last piece's state: under causal
+                                                                   attention the only one that has seen
+                                                                   every piece of the word
 =====================  ==========================================  ==========================================
 
 Callers ask :func:`family_of_config` or :func:`family_of_dir` which family a model is, then use the
@@ -70,6 +83,11 @@ class Family:
     special_roles: tuple[str, ...]  # tokenizer attributes (``bos_token`` ...) a tokenizer of it may set
     always_tied: bool  # the output matrix is the input matrix whatever the config says
     output_bias: bool  # the LM head has an output bias (remapped at init)
+    # POS/NER fine-tuning (:mod:`vocabswap.tagging`)
+    body_kwargs: tuple[tuple[str, Any], ...]  # AutoModel keyword arguments for the body without its head
+    word_pooling: str  # "mean" (of a word's pieces) or "last" (its last piece)
+    word_space: str  # put before every word but a sentence's first before tokenising it
+    closes_window: bool  # a window ends with the eos (sep) token
 
     def auto_model(self) -> Any:
         import transformers
@@ -85,6 +103,33 @@ class Family:
             return self.auto_model().from_pretrained(str(source), **kwargs)
         except (OSError, ValueError) as err:
             raise VocabswapError(f"cannot load the {self.name} model {source}: {first_line(err)}") from err
+
+    def load_body(self, source: str | Path) -> PreTrainedModel:
+        """The model's body without its LM head (``AutoModel``), fp32, for fine-tuning a tagger on it."""
+        import torch
+        from transformers import AutoModel
+        from transformers.utils import logging as hf_logging
+
+        verbosity = hf_logging.get_verbosity()
+        hf_logging.set_verbosity_error()  # the LM head's weights are expected to be left out: no report
+        try:
+            return AutoModel.from_pretrained(str(source), dtype=torch.float32, **dict(self.body_kwargs))
+        except (OSError, ValueError, TypeError) as err:
+            raise VocabswapError(
+                f"{source}: the model does not load as an {self.name}: {first_line(err)}"
+            ) from err
+        finally:
+            hf_logging.set_verbosity(verbosity)
+
+    def window_ids(self, tokenizer: Any) -> tuple[int, int | None]:
+        """The ids that open and close a tagging window (``None``: nothing closes it)."""
+        if self.closes_window:  # the encoder's <s> ... </s> (cls/sep where a tokenizer has no bos/eos)
+            start = tokenizer.bos_token_id if tokenizer.bos_token_id is not None else tokenizer.cls_token_id
+            end = tokenizer.eos_token_id if tokenizer.eos_token_id is not None else tokenizer.sep_token_id
+            return start, end
+        from vocabswap.causal_lm import context_id
+
+        return context_id(tokenizer), None
 
     def is_tied(self, config: PretrainedConfig) -> bool:
         """Whether the output embeddings are the input embeddings."""
@@ -142,6 +187,10 @@ ENCODER = Family(
     ),
     always_tied=True,
     output_bias=True,
+    body_kwargs=(("add_pooling_layer", False),),
+    word_pooling="mean",
+    word_space="",
+    closes_window=True,
 )
 DECODER = Family(
     name=DECODER_NAME,
@@ -155,6 +204,10 @@ DECODER = Family(
     special_roles=("bos_token", "eos_token", "unk_token", "pad_token"),
     always_tied=False,
     output_bias=False,
+    body_kwargs=(),
+    word_pooling="last",
+    word_space=" ",
+    closes_window=False,
 )
 FAMILIES = (ENCODER, DECODER)
 
