@@ -106,7 +106,10 @@ class Family:
 
     def load_body(self, source: str | Path) -> PreTrainedModel:
         """The model's body without its LM head (``AutoModel``), fp32, for fine-tuning a tagger on it."""
+        import pickle
+
         import torch
+        from safetensors import SafetensorError
         from transformers import AutoModel
         from transformers.utils import logging as hf_logging
 
@@ -114,9 +117,9 @@ class Family:
         hf_logging.set_verbosity_error()  # the LM head's weights are expected to be left out: no report
         try:
             return AutoModel.from_pretrained(str(source), dtype=torch.float32, **dict(self.body_kwargs))
-        except (OSError, ValueError, TypeError) as err:
+        except (OSError, ValueError, TypeError, SafetensorError, pickle.UnpicklingError) as err:
             raise VocabswapError(
-                f"{source}: the model does not load as an {self.name}: {first_line(err)}"
+                f"{source}: the model does not load as the body of a {self.short}: {first_line(err)}"
             ) from err
         finally:
             hf_logging.set_verbosity(verbosity)
