@@ -133,6 +133,8 @@ def init_inputs(wildcards):
     inputs = {
         "base": BASE_MODEL,
         "tokenizer": TOKENIZER.format(target=wildcards.target, size=wildcards.size),
+        # a decoder is measured on it at step 0 (init_report.json `step0`); an encoder is not
+        "heldout": target_text("dev")(wildcards),
     }
     if GRID.init_reads_aux(wildcards.method):
         inputs["aux"] = AUX.format(target=wildcards.target, size=wildcards.size)

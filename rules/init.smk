@@ -1,5 +1,6 @@
 # Re-initialisation: one HF model directory per target, vocabulary size and method, with init_report.json
-# (which also records the size's IDENT overlap, FOCUS coverage, embedding parameters and LAPT FLOPs/token).
+# (which also records the size's IDENT overlap, FOCUS coverage, embedding parameters and LAPT FLOPs/token;
+# for a decoder, step 0 on the target's dev text: bits per byte and the new rows' probability mass).
 
 
 rule init_model:

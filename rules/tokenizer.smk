@@ -1,10 +1,12 @@
-# The target's SentencePiece tokenizer at each vocabulary size and, for FOCUS, the auxiliary fastText model
-# on the text it tokenises.
+# The target's tokenizer at each vocabulary size, of the base model's kind (an encoder's SentencePiece
+# unigram, a decoder's byte-level BPE: vocabswap.tokenizer_like) and, for FOCUS, the auxiliary fastText
+# model on the text it tokenises.
 
 
 rule train_tokenizer:
     input:
-        tokenizer_text,
+        text=tokenizer_text,
+        base=BASE_MODEL,
     output:
         directory("results/tokenizers/{target}/v{size}"),
     log:

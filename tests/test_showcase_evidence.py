@@ -93,3 +93,30 @@ def test_run_record_takes_the_main_snakemake_call_not_a_later_partial_one(tmp_pa
     record = export.run_record(tmp_path)
     assert record["calls"] == 3 and record["snakemake_log"] == "2026-11-29T115458.1.snakemake.log"
     assert record["steps"] == "70 of 70 steps (100%) done" and record["elapsed"] == "2:09:54"
+    assert record["finished"] and record["wall_s"] == 7794.0 and record["jobs_done"] == 70
+
+
+def test_run_record_sums_a_run_resumed_across_sessions(tmp_path):
+    """A run killed at a session's end (no "Elapsed time") and resumed by a second call: both are the run,
+    their wall times add up (the killed one's from its job timestamps), and a later one-job call is not."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("showcase_export", EVIDENCE / "export.py")
+    export = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(export)
+    logs = tmp_path / ".snakemake" / "log"
+    logs.mkdir(parents=True)
+    killed = "[Wed Dec  2 09:00:00 2026]\n40 of 133 steps (30%) done\n[Wed Dec  2 09:30:30 2026]\n"
+    (logs / "2026-12-02T090000.1.snakemake.log").write_text(killed, encoding="utf-8")
+    resumed = "[Thu Dec  3 06:40:00 2026]\n93 of 93 steps (100%) done\nElapsed time: 2:00:00\n"
+    (logs / "2026-12-03T064000.2.snakemake.log").write_text(resumed, encoding="utf-8")
+    (logs / "2026-12-03T090000.3.snakemake.log").write_text(
+        "1 of 1 steps (100%) done\nElapsed time: 0:04:46\n", encoding="utf-8"
+    )
+    record = export.run_record(tmp_path)
+    assert record["finished"] and record["jobs_done"] == 133 and record["wall_s"] == 1830.0 + 7200.0
+    assert [c["snakemake_log"] for c in record["run_calls"]] == [
+        "2026-12-02T090000.1.snakemake.log",
+        "2026-12-03T064000.2.snakemake.log",
+    ]
+    assert record["snakemake_log"] == "2026-12-02T090000.1.snakemake.log" and record["planned"] == 133

@@ -12,23 +12,9 @@ from pathlib import Path
 
 import pytest
 import yaml
+from _workflow import ROOT, snakemake
 
-ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.workflow
-
-
-def snakemake(*args: str, cwd: Path = ROOT, timeout: int = 300) -> subprocess.CompletedProcess:
-    cmd = [
-        sys.executable,
-        "-m",
-        "snakemake",
-        "--snakefile",
-        str(ROOT / "Snakefile"),
-        "--directory",
-        str(cwd),
-        *args,
-    ]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=cwd)
 
 
 def planned_jobs(output: str) -> list[tuple[str, dict[str, str]]]:
@@ -55,7 +41,7 @@ def job_counts(output: str) -> dict[str, int]:
 
 def test_paper_grid_dry_run_plans_every_job(tmp_path: Path):
     started = time.perf_counter()
-    run = snakemake("-n", "--configfile", str(ROOT / "config" / "paper.yaml"), cwd=tmp_path)
+    run = snakemake(tmp_path, "-n", "--configfile", str(ROOT / "config" / "paper.yaml"), timeout=300)
     seconds = time.perf_counter() - started
     assert run.returncode == 0, run.stderr[-3000:]
     counts = job_counts(run.stdout)
@@ -97,12 +83,24 @@ def test_paper_grid_dry_run_plans_every_job(tmp_path: Path):
 
 
 def test_demo_dry_run_plans_the_demo(tmp_path: Path):
-    run = snakemake("-n", "--configfile", str(ROOT / "config" / "config.yaml"), cwd=tmp_path)
+    run = snakemake(tmp_path, "-n", "--configfile", str(ROOT / "config" / "config.yaml"), timeout=300)
     assert run.returncode == 0, run.stderr[-3000:]
     counts = job_counts(run.stdout)
     assert counts["init_model"] == 9 and counts["lapt"] == 2 * 9 + 1
     # POS only, on the off-the-shelf model and the LAPT-FULL models (9 methods + full vocabulary), 2 seeds
     assert counts["finetune"] == 2 * 10 and counts["finetune_offtheshelf"] == 2
+
+
+def test_decoder_demo_dry_run_plans_the_encoder_demos_grid(tmp_path: Path):
+    """config/decoder.yaml: SmolLM2 through the same rules and keys, the same grid as the encoder demo."""
+    run = snakemake(tmp_path, "-n", "--configfile", str(ROOT / "config" / "decoder.yaml"), timeout=300)
+    assert run.returncode == 0, run.stderr[-3000:]
+    counts = job_counts(run.stdout)
+    assert counts["base_model"] == 1 and counts["train_tokenizer"] == 1 and counts["aux_fasttext"] == 1
+    assert counts["init_model"] == 9 and counts["lapt"] == 2 * 9 + 1
+    assert counts["finetune"] == 2 * 10 and counts["finetune_offtheshelf"] == 2
+    jobs = planned_jobs(run.stdout)
+    assert {w["regime"] for r, w in jobs if r == "lapt"} == {"full", "emb"}
 
 
 def test_lint_is_clean():
@@ -161,7 +159,7 @@ def write_config(path: Path, **changes) -> Path:
 def complete(work: Path, config: Path) -> Path:
     """Make every output of `config` exist and be recorded by Snakemake (created, then `--touch`ed), so
     the rerun logic is tested on the real DAG and metadata without training anything."""
-    run = snakemake("--summary", "--configfile", str(config), cwd=work)
+    run = snakemake(work, "--summary", "--configfile", str(config), timeout=300)
     assert run.returncode == 0, run.stderr[-3000:]
     lines = run.stdout.splitlines()
     start = next(i for i, line in enumerate(lines) if line.startswith("output_file"))
@@ -175,7 +173,7 @@ def complete(work: Path, config: Path) -> Path:
         else:
             target.parent.mkdir(parents=True, exist_ok=True)
             target.touch()
-    run = snakemake("--touch", "--cores", "1", "--configfile", str(config), cwd=work)
+    run = snakemake(work, "--touch", "--cores", "1", "--configfile", str(config), timeout=300)
     assert run.returncode == 0, run.stderr[-3000:]
     return work
 
@@ -188,7 +186,16 @@ def completed_workdir(tmp_path_factory) -> Path:
 
 def dry_run(work: Path, config: Path) -> list[tuple[str, dict[str, str]]]:
     run = snakemake(
-        "-n", "--rerun-triggers", "mtime", "params", "input", "code", "--configfile", str(config), cwd=work
+        work,
+        "-n",
+        "--rerun-triggers",
+        "mtime",
+        "params",
+        "input",
+        "code",
+        "--configfile",
+        str(config),
+        timeout=300,
     )
     assert run.returncode == 0, run.stderr[-3000:]
     return planned_jobs(run.stdout)

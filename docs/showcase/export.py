@@ -15,7 +15,9 @@ import re
 import shutil
 import subprocess
 import sys
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 KEEP = (
     "results/tables/**/*",
@@ -43,33 +45,52 @@ def benchmarks(run: Path, dest: Path) -> None:
                 writer.writerow([rule, job.with_suffix(""), row["s"], row["cpu_time"], row["max_rss"]])
 
 
-STEPS = re.compile(r"\d+ of (\d+) steps \(\d+%\) done")
-ELAPSED = re.compile(r"Elapsed time: (\S+)")
+STEPS = re.compile(r"(\d+) of (\d+) steps \(\d+%\) done")
+ELAPSED = re.compile(r"Elapsed time: (\d+):(\d+):(\d+(?:\.\d+)?)")
+STAMP = re.compile(r"^\[(\w{3} \w{3} +\d+ \d\d:\d\d:\d\d \d{4})\]$", re.M)
 
 
-def snakemake_call(log: Path) -> dict[str, str | int]:
-    """One Snakemake call's record from its log: the log's name, the last "N of M steps" line, M, and the
-    elapsed wall time Snakemake printed at its end."""
+def snakemake_call(log: Path) -> dict[str, str | int | float]:
+    """One Snakemake call's record from its log: the log's name, the last "N of M steps" line, N and M,
+    and its wall time: the elapsed time Snakemake printed at its end, or, for a call that was killed
+    (a session's end), the span between its first and last job timestamps."""
     text = log.read_text(encoding="utf-8")
     steps, elapsed = list(STEPS.finditer(text)), ELAPSED.findall(text)
+    if elapsed:
+        h, m, sec = elapsed[-1]
+        wall = 3600 * int(h) + 60 * int(m) + float(sec)
+    else:
+        stamps = [datetime.strptime(" ".join(x.split()), "%a %b %d %H:%M:%S %Y") for x in STAMP.findall(text)]
+        wall = (stamps[-1] - stamps[0]).total_seconds() if stamps else 0.0
     return {
         "snakemake_log": log.name,
         "steps": steps[-1].group(0) if steps else "not found",
-        "planned": int(steps[-1].group(1)) if steps else 0,
-        "elapsed": elapsed[-1] if elapsed else "not found",
+        "done": int(steps[-1].group(1)) if steps else 0,
+        "planned": int(steps[-1].group(2)) if steps else 0,
+        "elapsed": ":".join(elapsed[-1]) if elapsed else "killed before its end",
+        "wall_s": round(wall, 1),
     }
 
 
-def run_record(run: Path) -> dict[str, str | int]:
-    """The run's commit and its main Snakemake call: of the calls logged in ``.snakemake/log``, the one that
-    planned the most jobs (the newest among equals), so that a later partial call (a ``--force`` rerun of
-    one job, say) does not stand in for the run. ``calls`` says how many were logged."""
+def run_record(run: Path) -> dict[str, Any]:
+    """The run's commit and its Snakemake calls (``.snakemake/log``, oldest first). The run is every call up
+    to the first that finished its whole plan (a run resumed across sessions is several calls, each
+    killed but the last); calls after it (a ``--force`` rerun of one job, say) are not part of it. Its
+    wall time is the sum of its calls that ran jobs; the main call is the one that planned the most."""
     commit = subprocess.run(["git", "-C", str(run), "rev-parse", "HEAD"], capture_output=True, text=True)
-    logs = sorted((run / ".snakemake/log").glob("*.snakemake.log"))
-    calls = [snakemake_call(log) for log in logs]
-    record: dict[str, str | int] = {"commit": commit.stdout.strip(), "calls": len(calls)}
-    if calls:
-        record.update(max(reversed(calls), key=lambda call: call["planned"]))
+    calls = [snakemake_call(log) for log in sorted((run / ".snakemake/log").glob("*.snakemake.log"))]
+    finished = next((i for i, c in enumerate(calls) if c["planned"] and c["done"] == c["planned"]), None)
+    run_calls = [c for c in calls[: None if finished is None else finished + 1] if c["done"]]
+    record: dict[str, Any] = {"commit": commit.stdout.strip(), "calls": len(calls)}
+    if run_calls:
+        main = max(reversed(run_calls), key=lambda call: call["planned"])
+        record.update({k: main[k] for k in ("snakemake_log", "steps", "planned", "elapsed")})
+    record.update(
+        finished=finished is not None,
+        run_calls=[{k: c[k] for k in ("snakemake_log", "steps", "wall_s")} for c in run_calls],
+        jobs_done=sum(int(c["done"]) for c in run_calls),
+        wall_s=round(sum(float(c["wall_s"]) for c in run_calls), 1),
+    )
     return record
 
 

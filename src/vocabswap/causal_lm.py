@@ -63,18 +63,9 @@ def bits_per_byte(
     counted without its tokens)."""
     import torch
 
-    start = context_id(tokenizer)
-    encoded = [tokenizer(line, add_special_tokens=False)["input_ids"] for line in lines]
-    too_long = [i for i, ids in enumerate(encoded) if len(ids) + 1 > max_length]
-    if too_long:
-        raise VocabswapError(f"line {too_long[0] + 1} has more than {max_length - 1} tokens")
     nats, tokens = 0.0, 0
     model.eval()
-    for b in range(0, len(encoded), batch_size):
-        batch = [[start, *ids] for ids in encoded[b : b + batch_size]]
-        width = max(len(ids) for ids in batch)
-        input_ids = torch.tensor([ids + [start] * (width - len(ids)) for ids in batch])
-        mask = torch.tensor([[1] * len(ids) + [0] * (width - len(ids)) for ids in batch])
+    for input_ids, mask in _scored_batches(tokenizer, lines, batch_size, max_length=max_length):
         with torch.no_grad():
             logits = model(input_ids=input_ids, attention_mask=mask).logits[:, :-1].float()
         targets = input_ids[:, 1:].masked_fill(mask[:, 1:] == 0, -100)
@@ -92,15 +83,20 @@ def bits_per_byte(
     }
 
 
-def _scored_batches(tokenizer: Any, lines: Sequence[str], batch_size: int) -> Any:
-    """(input_ids, attention_mask) batches of ``lines``, each after the context token (as scored above)."""
+def _scored_batches(tokenizer: Any, lines: Sequence[str], batch_size: int, *, max_length: int = 512) -> Any:
+    """(input_ids, attention_mask) batches of ``lines``, each after the context token, longest first (a
+    batch pads to its longest line, so lines of like length share batches: a fraction of the padding)."""
     import torch
 
     start = context_id(tokenizer)
     encoded = [[start, *tokenizer(line, add_special_tokens=False)["input_ids"]] for line in lines]
+    too_long = [i for i, ids in enumerate(encoded) if len(ids) > max_length]
+    if too_long:
+        raise VocabswapError(f"line {too_long[0] + 1} has more than {max_length - 1} tokens")
+    encoded.sort(key=len, reverse=True)
     for b in range(0, len(encoded), batch_size):
         batch = encoded[b : b + batch_size]
-        width = max(len(ids) for ids in batch)
+        width = len(batch[0])
         yield (
             torch.tensor([ids + [start] * (width - len(ids)) for ids in batch]),
             torch.tensor([[1] * len(ids) + [0] * (width - len(ids)) for ids in batch]),

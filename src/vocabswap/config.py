@@ -167,13 +167,12 @@ def _check_task_rows(config: dict[str, Any]) -> None:
 def _check_source_names(config: Mapping[str, Any]) -> None:
     """Every ``packaged:NAME`` base model, corpus and evaluation source names a packaged item (with the
     right task and language), and ud:/wikiann: sources serve their task: checked before any job runs."""
-    from vocabswap.base_model import PACKAGED as PACKAGED_MODELS
-    from vocabswap.base_model import PACKAGED_PREFIX
+    from vocabswap.base_model import PACKAGED_PREFIX, packaged_model_names
     from vocabswap.data.packaged import PACKAGED, canonical_name
 
     base = str(config["base_model"])
-    if base.startswith(PACKAGED_PREFIX) and base[len(PACKAGED_PREFIX) :] not in PACKAGED_MODELS:
-        known = ", ".join(PACKAGED_PREFIX + k for k in PACKAGED_MODELS)
+    if base.startswith(PACKAGED_PREFIX) and base[len(PACKAGED_PREFIX) :] not in packaged_model_names():
+        known = ", ".join(PACKAGED_PREFIX + k for k in packaged_model_names())
         raise ConfigError(f"config: base_model: unknown packaged model {base!r}; known: {known}")
     for lang, spec in config["languages"].items():
         where = {f"languages.{lang}.corpus.{k}": (v, None) for k, v in spec["corpus"].items()}

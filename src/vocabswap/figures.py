@@ -30,10 +30,14 @@ POSITION_SCRIPT = "Latin"
 
 
 def load_embeddings(model_dir: str | Path) -> tuple[np.ndarray, list[str]]:
-    """Input embedding matrix (rows = tokenizer ids) and the pieces of a model directory."""
-    from transformers import AutoModelForMaskedLM, AutoTokenizer
+    """Input embedding matrix (rows = tokenizer ids) and the pieces of a model directory, in the forms
+    the script and position labels read (a decoder's byte-level pieces canonicalised: ``Ġ`` -> ``▁``)."""
+    from transformers import AutoTokenizer
+
+    from vocabswap.family import family_of_dir
 
     model_dir = Path(model_dir)
+    family = family_of_dir(model_dir)
     tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
     weights = None
     for file in sorted(model_dir.glob("*.safetensors")):
@@ -45,11 +49,11 @@ def load_embeddings(model_dir: str | Path) -> tuple[np.ndarray, list[str]]:
             weights = tensors[names[0]].astype(np.float32)
             break
     if weights is None:  # another layout: let transformers find the input embeddings
-        model = AutoModelForMaskedLM.from_pretrained(str(model_dir))
+        model = family.load_model(model_dir)
         weights = model.get_input_embeddings().weight.detach().float().numpy()
     n = len(tokenizer)
     pieces = tokenizer.convert_ids_to_tokens(list(range(n)))
-    return weights[:n], pieces
+    return weights[:n], family.canonical_pieces(pieces, keep=tokenizer.all_special_ids)
 
 
 def token_labels(pieces: Sequence[str], special: Sequence[int] = ()) -> tuple[np.ndarray, np.ndarray]:

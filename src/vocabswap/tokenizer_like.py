@@ -48,19 +48,24 @@ def train_tokenizer_like(
     like: str | Path,
     seed: int = 1,
     overwrite: bool = True,
+    full_text_limit_bytes: int = FULL_TEXT_LIMIT_BYTES,
+    subset_bytes: int = SUBSET_BYTES,
     **spm_options: Any,
 ) -> Path:
     """Train a tokenizer of ``like``'s kind on ``corpora`` into ``out`` (see the module docstring).
 
-    ``spm_options`` (character_coverage, num_threads, ...) go to the SentencePiece trainer only."""
+    Both kinds read the same training text (``full_text_limit_bytes``, ``subset_bytes``: all of it up to
+    the limit, else a seeded subset); ``spm_options`` (character_coverage, num_threads, ...) go to the
+    SentencePiece trainer only."""
     like = Path(like)
     if not like.is_dir():
         raise VocabswapError(f"--like {like}: not a directory; give a base model or tokenizer directory")
     kind = tokenizer_kind(like)
+    text = {"seed": seed, "full_text_limit_bytes": full_text_limit_bytes, "subset_bytes": subset_bytes}
     if kind == SENTENCEPIECE_UNIGRAM:
-        return train_tokenizer(corpora, vocab_size, out, seed=seed, overwrite=overwrite, **spm_options)
+        return train_tokenizer(corpora, vocab_size, out, overwrite=overwrite, **text, **spm_options)
     assert kind == BYTE_LEVEL_BPE
-    return train_byte_level_bpe(corpora, vocab_size, out, like=like, seed=seed, overwrite=overwrite)
+    return train_byte_level_bpe(corpora, vocab_size, out, like=like, overwrite=overwrite, **text)
 
 
 def _base_spec(like: Path) -> tuple[dict, dict]:

@@ -81,11 +81,16 @@ def _flop_model(model_dir: Path, vocab: int) -> MLMFlopModel:
     return MLMFlopModel(*dims, vocab)
 
 
-def _pieces(tokenizer_dir: Path) -> tuple[list[str], set[int]]:
+def _pieces(model_dir: Path) -> tuple[list[str], set[int]]:
+    """A model directory's pieces as IDENT compares them (a decoder's canonicalised) and its special ids."""
+    from vocabswap.family import ENCODER, family_of_dir
     from vocabswap.modeldir import load_tokenizer
 
-    tok = load_tokenizer(tokenizer_dir, xlmr_ids=True)
-    return tok.convert_ids_to_tokens(list(range(len(tok)))), set(tok.all_special_ids)
+    family = family_of_dir(model_dir)
+    tok = load_tokenizer(model_dir, xlmr_ids=family is ENCODER)
+    special = tok.all_special_ids
+    pieces = tok.convert_ids_to_tokens(list(range(len(tok))))
+    return family.canonical_pieces(pieces, keep=special), set(special)
 
 
 def measure(

@@ -6,12 +6,12 @@ from _job import job_context, snakemake_job, stamp_outputs
 snakemake = snakemake_job(globals(), "aux_fasttext")
 with job_context(snakemake):
     from vocabswap.aux_embeddings import train_fasttext_on_tokenizer_text
-    from vocabswap.modeldir import load_tokenizer
     from vocabswap.reinit.focus import focus_options
+    from vocabswap.tokenizer_like import load_new_tokenizer
 
     train_fasttext_on_tokenizer_text(
         [snakemake.input.text],
-        load_tokenizer(snakemake.input.tokenizer, xlmr_ids=True),
+        load_new_tokenizer(snakemake.input.tokenizer),
         options=focus_options(snakemake.params.focus).fasttext,
         limit_bytes=snakemake.params.tokenizer["max_text_bytes"],
         subset_bytes=snakemake.params.tokenizer["subset_bytes"],

@@ -1,19 +1,21 @@
-"""Rule train_tokenizer: the target's SentencePiece unigram tokenizer as an HF tokenizer directory."""
+"""Rule train_tokenizer: the target's tokenizer of the base model's kind as an HF tokenizer directory."""
 
 from _job import job_context, snakemake_job, stamp_outputs
 
 snakemake = snakemake_job(globals(), "train_tokenizer")
 with job_context(snakemake):
     from vocabswap.errors import VocabswapError
-    from vocabswap.tokenizer import train_tokenizer
+    from vocabswap.tokenizer_like import train_tokenizer_like
 
     settings = snakemake.params.tokenizer
     try:
-        train_tokenizer(
-            list(snakemake.input),
+        train_tokenizer_like(
+            [snakemake.input.text],
             settings["vocab_size"],
             snakemake.output[0],
+            like=snakemake.input.base,
             seed=snakemake.params.seed,
+            # SentencePiece's (an encoder's tokenizer); a byte-level BPE reads the whole text
             character_coverage=settings["character_coverage"],
             full_text_limit_bytes=settings["max_text_bytes"],
             subset_bytes=settings["subset_bytes"],

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
+
+from vocabswap.cli.options import add_output_options
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -21,12 +22,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         ),
     )
     parser.add_argument("spec", metavar="SPEC", help="hub id, local directory, or packaged:NAME")
-    parser.add_argument("--out", required=True, type=Path, metavar="DIR", help="output directory")
-    parser.add_argument(
-        "--overwrite",
-        action="store_true",
-        help="replace --out if it holds an earlier vocabswap output (other directories are never replaced)",
-    )
+    add_output_options(parser)
     parser.set_defaults(func=_run)
 
 

@@ -8,7 +8,18 @@ import argparse
 import dataclasses
 import types
 import typing
+from pathlib import Path
 from typing import Any
+
+OVERWRITE_HELP = (
+    "replace --out if it holds an earlier vocabswap output (other directories are never replaced)"
+)
+
+
+def add_output_options(parser: argparse.ArgumentParser, what: str = "output directory") -> None:
+    """``--out DIR`` (required) and ``--overwrite``, worded the same for every command that writes one."""
+    parser.add_argument("--out", required=True, type=Path, metavar="DIR", help=what)
+    parser.add_argument("--overwrite", action="store_true", help=OVERWRITE_HELP)
 
 
 def seed_arg(value: str) -> int:

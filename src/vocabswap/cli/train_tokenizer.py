@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from vocabswap.cli.options import seed_arg
+from vocabswap.cli.options import add_output_options, seed_arg
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -52,12 +52,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         metavar="N",
         help="SentencePiece training threads (default 1; results depend on it; SentencePiece only)",
     )
-    parser.add_argument("--out", required=True, type=Path, metavar="DIR", help="output directory")
-    parser.add_argument(
-        "--overwrite",
-        action="store_true",
-        help="replace --out if it holds an earlier vocabswap output (other directories are never replaced)",
-    )
+    add_output_options(parser)
     parser.set_defaults(func=_run)
 
 
