@@ -1,5 +1,9 @@
 """Seeded POS/NER fine-tuning of a model directory and the result JSON (paper Table 7, Appendix B).
 
+Encoders and decoders alike: the model's family (:mod:`vocabswap.family`, read from its config) says how
+its body is loaded, how a window is laid out and how a word's pieces are pooled (:mod:`vocabswap.tagging`);
+the result JSON's settings record ``family``, ``pooling`` and ``first_word_prefix_space``.
+
 Defaults are the paper's: Adam, lr 5e-6 constant, batch 72 sequences, max length 256 (longer sentences
 are split into windows of whole words), at most 64 (POS) / 32 (NER, the paper's configs; Table 7 says 64)
 epochs, dev every 2 epochs, early stopping after 8 (POS) or 4 (NER) epochs without a better dev score, max
