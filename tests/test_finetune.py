@@ -160,3 +160,20 @@ def test_bad_inputs(model: Path, eval_dirs, tmp_path: Path) -> None:
     ]
     result = subprocess.run(cli, capture_output=True, text=True, timeout=120)
     assert result.returncode == 2 and "no tokenizer" in result.stderr.strip().splitlines()[-1]
+
+
+def test_encoder_layout_and_pooling_are_mains(model: Path, eval_dirs, tmp_path: Path) -> None:
+    """The encoder keeps b04003f's tagger: every word tokenised alone, windows ``<s> pieces </s>``, the mean
+    of a word's pieces (its result JSONs were compared whole with that commit's: identical numbers)."""
+    from vocabswap.family import ENCODER, family_of_dir
+    from vocabswap.modeldir import load_tokenizer
+    from vocabswap.tagging import encode_sentences, layout_for
+
+    tok = load_tokenizer(model)
+    sentence = read_tagged(eval_dirs["pos"] / "dev.tsv")[0]
+    w = encode_sentences([sentence], tok, {}, 256, layout_for(family_of_dir(model), tok))
+    pieces = [i for word in sentence[0] for i in tok(word, add_special_tokens=False)["input_ids"]]
+    assert w.input_ids[0].tolist() == [tok.bos_token_id, *pieces, tok.eos_token_id]
+    assert family_of_dir(model) is ENCODER and ENCODER.word_pooling == "mean"
+    r = run_finetune(model, eval_dirs["pos"], tmp_path / "r.json", FinetuneConfig(task="pos", seed=1, **FAST))
+    assert (r["settings"]["family"], r["settings"]["pooling"]) == ("encoder", "mean")

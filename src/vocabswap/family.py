@@ -34,6 +34,19 @@ piece                  space)                                      string itself
 output rows at init    tied; the MLM bias remapped by the rule     tied: follow the input rows; untied: the
                                                                    method applied to the output matrix
                                                                    (same seed); no bias
+tagging body           ``AutoModel`` without its pooler            ``AutoModel`` (``LlamaModel``): the body
+(POS/NER fine-tuning)  (``add_pooling_layer=False``)               without its ``lm_head``
+tagging window         ``<s>`` (else cls) pieces ``</s>`` (else    the context token (:func:`vocabswap.
+                       sep)                                        causal_lm.context_id`) then the pieces;
+                                                                   no closing token (nothing after it would
+                                                                   be attended to by the words)
+a word's pieces        the tokenizer's pieces of the word alone    of `` " " + word``, the sentence's first
+(tagging)              (SentencePiece prefixes ``▁`` itself)       word alone (as in running text: the
+                                                                   byte-level pre-tokenizer adds a prefix
+                                                                   space itself only where it says so)
+a word's vector        mean of its pieces' states                  its last piece's state: under causal
+                                                                   attention the only one that has seen
+                                                                   every piece of the word
 =====================  ==========================================  ==========================================
 
 Callers ask :func:`family_of_config` or :func:`family_of_dir` which family a model is, then use the
@@ -76,6 +89,11 @@ class Family:
     output_bias: bool  # the LM head has an output bias (remapped at init)
     blocks_prefix: str  # parameter-name prefix of the transformer blocks (frozen by LAPT's schedule)
     layout_name: str  # the model layout that prefix is read from, for messages
+    # POS/NER fine-tuning (:mod:`vocabswap.tagging`)
+    body_kwargs: tuple[tuple[str, Any], ...]  # AutoModel keyword arguments for the body without its head
+    word_pooling: str  # "mean" (of a word's pieces) or "last" (its last piece)
+    word_space: str  # put before every word but a sentence's first before tokenising it
+    closes_window: bool  # a window ends with the eos (sep) token
 
     def auto_model(self) -> Any:
         import transformers
@@ -91,6 +109,36 @@ class Family:
             return self.auto_model().from_pretrained(str(source), **kwargs)
         except (OSError, ValueError) as err:
             raise VocabswapError(f"cannot load the {self.name} model {source}: {first_line(err)}") from err
+
+    def load_body(self, source: str | Path) -> PreTrainedModel:
+        """The model's body without its LM head (``AutoModel``), fp32, for fine-tuning a tagger on it."""
+        import pickle
+
+        import torch
+        from safetensors import SafetensorError
+        from transformers import AutoModel
+        from transformers.utils import logging as hf_logging
+
+        verbosity = hf_logging.get_verbosity()
+        hf_logging.set_verbosity_error()  # the LM head's weights are expected to be left out: no report
+        try:
+            return AutoModel.from_pretrained(str(source), dtype=torch.float32, **dict(self.body_kwargs))
+        except (OSError, ValueError, TypeError, SafetensorError, pickle.UnpicklingError) as err:
+            raise VocabswapError(
+                f"{source}: the model does not load as the body of a {self.short}: {first_line(err)}"
+            ) from err
+        finally:
+            hf_logging.set_verbosity(verbosity)
+
+    def window_ids(self, tokenizer: Any) -> tuple[int, int | None]:
+        """The ids that open and close a tagging window (``None``: nothing closes it)."""
+        if self.closes_window:  # the encoder's <s> ... </s> (cls/sep where a tokenizer has no bos/eos)
+            start = tokenizer.bos_token_id if tokenizer.bos_token_id is not None else tokenizer.cls_token_id
+            end = tokenizer.eos_token_id if tokenizer.eos_token_id is not None else tokenizer.sep_token_id
+            return start, end
+        from vocabswap.causal_lm import context_id
+
+        return context_id(tokenizer), None
 
     def is_tied(self, config: PretrainedConfig) -> bool:
         """Whether the output embeddings are the input embeddings."""
@@ -150,6 +198,10 @@ ENCODER = Family(
     output_bias=True,
     blocks_prefix="roberta.encoder",
     layout_name="XLM-R",
+    body_kwargs=(("add_pooling_layer", False),),
+    word_pooling="mean",
+    word_space="",
+    closes_window=True,
 )
 DECODER = Family(
     name=DECODER_NAME,
@@ -165,6 +217,10 @@ DECODER = Family(
     output_bias=False,
     blocks_prefix="model.layers",
     layout_name="Llama",
+    body_kwargs=(),
+    word_pooling="last",
+    word_space=" ",
+    closes_window=False,
 )
 FAMILIES = (ENCODER, DECODER)
 

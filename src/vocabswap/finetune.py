@@ -1,5 +1,9 @@
 """Seeded POS/NER fine-tuning of a model directory and the result JSON (paper Table 7, Appendix B).
 
+Encoders and decoders alike: the model's family (:mod:`vocabswap.family`, read from its config) says how
+its body is loaded, how a window is laid out and how a word's pieces are pooled (:mod:`vocabswap.tagging`);
+the result JSON's settings record ``family``, ``pooling`` and ``first_word_prefix_space``.
+
 Defaults are the paper's: Adam, lr 5e-6 constant, batch 72 sequences, max length 256 (longer sentences
 are split into windows of whole words), at most 64 (POS) / 32 (NER, the paper's configs; Table 7 says 64)
 epochs, dev every 2 epochs, early stopping after 8 (POS) or 4 (NER) epochs without a better dev score, max
@@ -44,9 +48,19 @@ from vocabswap.atomic import write_json
 from vocabswap.data.tagged import read_tagged
 from vocabswap.device import autocast_for, pick_device, resolve_precision, sub_seed
 from vocabswap.errors import VocabswapError
+from vocabswap.family import Family, family_of_dir
 from vocabswap.modeldir import check_max_length, check_vocab_fits, load_tokenizer
 from vocabswap.registry import OFF_THE_SHELF
-from vocabswap.tagging import Windows, WordTagger, collate_windows, encode_sentences, tagging_loss
+from vocabswap.tagging import (
+    Layout,
+    Windows,
+    WordTagger,
+    adds_prefix_space,
+    collate_windows,
+    encode_sentences,
+    layout_for,
+    tagging_loss,
+)
 from vocabswap.training_config import FinetuneConfig
 
 log = logging.getLogger(__name__)
@@ -107,17 +121,8 @@ def unseen_labels(sentences: Sentences, known: set[str]) -> dict[str, int]:
 
 
 def load_encoder(model_dir: Path):
-    from transformers import AutoModel
-    from transformers.utils import logging as hf_logging
-
-    verbosity = hf_logging.get_verbosity()
-    hf_logging.set_verbosity_error()  # the MLM head's weights are expected to be left out: no load report
-    try:
-        return AutoModel.from_pretrained(str(model_dir), add_pooling_layer=False, dtype=torch.float32)
-    except (OSError, ValueError, TypeError) as err:
-        raise VocabswapError(f"{model_dir}: the model does not load as an encoder: {err}") from err
-    finally:
-        hf_logging.set_verbosity(verbosity)
+    """The body of the model in ``model_dir`` without its LM head, by its family (:mod:`vocabswap.family`)."""
+    return family_of_dir(model_dir).load_body(model_dir)
 
 
 def predict(
@@ -207,16 +212,17 @@ def _label_warnings(data: dict[str, Sentences], labels: list[str], data_dir: Pat
 
 
 def _encode_splits(
-    splits: dict[str, Sentences], tokenizer, label_ids: dict[str, int], max_length: int
+    splits: dict[str, Sentences], tokenizer, label_ids: dict[str, int], max_length: int, layout: Layout
 ) -> tuple[dict[str, Windows], list[str]]:
     """Every split as windows of whole words, and a warning per split whose over-long words were cut."""
-    windows = {s: encode_sentences(d, tokenizer, label_ids, max_length) for s, d in splits.items()}
+    windows = {s: encode_sentences(d, tokenizer, label_ids, max_length, layout) for s, d in splits.items()}
     warn = []
     for split, w in windows.items():
         if w.split_sentences:
             log.info("%s: %d sentences longer than %d: windows", split, w.split_sentences, max_length)
         if w.truncated_words:
-            warn.append(f"{split}: {w.truncated_words} words with more than {max_length - 2} sub-words cut")
+            budget = max_length - layout.n_specials
+            warn.append(f"{split}: {w.truncated_words} words with more than {budget} sub-words cut")
     return windows, warn
 
 
@@ -241,21 +247,21 @@ class _Run:
         return "accuracy" if self.config.task == "pos" else "f1"
 
 
-def _build_run(
-    model_dir: Path,
-    tokenizer,
-    labels: list[str],
-    windows: dict[str, Windows],
-    gold: dict[str, Sentences],
-    config: FinetuneConfig,
-) -> _Run:
+def _build_run(model_dir: Path, prepared: _Prepared, config: FinetuneConfig) -> _Run:
+    tokenizer, labels, windows, gold = prepared.tokenizer, prepared.labels, prepared.windows, prepared.splits
     device = pick_device(config.device)
     use_cuda = device.type == "cuda"
     autocast = autocast_for(device, resolve_precision(config.precision, device))
     torch.manual_seed(sub_seed(config.seed, 10))  # head initialisation and dropout
-    encoder = load_encoder(model_dir)
-    check_vocab_fits(model_dir, tokenizer, encoder)
-    model = WordTagger(encoder, len(labels), config.dropout, attend_padding=config.paper_compat).to(device)
+    body = prepared.family.load_body(model_dir)
+    check_vocab_fits(model_dir, tokenizer, body)
+    model = WordTagger(
+        body,
+        len(labels),
+        config.dropout,
+        attend_padding=config.paper_compat,
+        pooling=prepared.family.word_pooling,
+    ).to(device)
     model.train()
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, fused=use_cuda)
     o_label = labels.index("O") if config.task == "ner" and "O" in labels else None
@@ -350,9 +356,7 @@ def run_finetune(
     check_max_length(model_dir, config.max_length)
     started = time.perf_counter()
     prepared = _prepare(model_dir, data_dir, config)
-    run = _build_run(
-        model_dir, prepared.tokenizer, prepared.labels, prepared.windows, prepared.splits, config
-    )
+    run = _build_run(model_dir, prepared, config)
     fit = _fit(run)
     test = _evaluate(run, "test")
     result = _record(run, prepared, fit, test, model_dir, data_dir)
@@ -368,6 +372,8 @@ class _Prepared:
     """The evaluation data read, capped, labelled and encoded, with what was reported on the way."""
 
     tokenizer: Any
+    family: Family
+    layout: Layout
     data: dict[str, Sentences]  # as read (train uncapped)
     splits: dict[str, Sentences]  # train capped
     labels: list[str]
@@ -378,6 +384,8 @@ class _Prepared:
 
 def _prepare(model_dir: Path, data_dir: Path, config: FinetuneConfig) -> _Prepared:
     tokenizer = load_tokenizer(model_dir)
+    family = family_of_dir(model_dir)
+    layout = layout_for(family, tokenizer)
     data = read_eval_dir(data_dir)
     train = cap_train(data["train"], config.train_cap, config.seed)
     labels = label_set(train, config.task)
@@ -385,8 +393,9 @@ def _prepare(model_dir: Path, data_dir: Path, config: FinetuneConfig) -> _Prepar
         raise VocabswapError(f"{data_dir / 'train.tsv'}: only one tag ({labels[0]}); nothing to learn")
     unseen, warn = _label_warnings(data, labels, data_dir)
     splits = {"train": train, "dev": data["dev"], "test": data["test"]}
-    windows, cut = _encode_splits(splits, tokenizer, {t: i for i, t in enumerate(labels)}, config.max_length)
-    return _Prepared(tokenizer, data, splits, labels, windows, unseen, warn + cut)
+    label_ids = {t: i for i, t in enumerate(labels)}
+    windows, cut = _encode_splits(splits, tokenizer, label_ids, config.max_length, layout)
+    return _Prepared(tokenizer, family, layout, data, splits, labels, windows, unseen, warn + cut)
 
 
 def _record(
@@ -406,6 +415,9 @@ def _record(
         device=str(run.device),
         precision=resolve_precision(config.precision, run.device),  # as run: bf16 or fp32
         precision_requested=config.precision,
+        family=prepared.family.name,  # how the model was read and its words pooled (vocabswap.tagging)
+        pooling=prepared.family.word_pooling,
+        first_word_prefix_space=adds_prefix_space(prepared.tokenizer),
     )
     return {
         "task": config.task,

@@ -15,9 +15,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         "finetune",
         help="fine-tune a model directory on POS or NER for one seed; write the result JSON",
         description=(
-            "Fine-tune MODEL (the whole encoder plus a linear layer over mean-pooled sub-words) on the "
-            "train.tsv of DATA, select the best dev epoch, and write its test score, the dev curve and the "
-            "exact settings to OUT (JSON, atomically). Defaults are the paper's (Table 7, Appendix B)."
+            "Fine-tune MODEL (its whole body plus a linear layer over word vectors: an encoder's "
+            "mean-pooled sub-words, a decoder's last sub-word) on the train.tsv of DATA, select the best "
+            "dev epoch, and write its test score, the dev curve and the exact settings to OUT (JSON, "
+            "atomically). Defaults are the paper's (Table 7, Appendix B)."
         ),
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
