@@ -24,19 +24,6 @@ def truncated_model(src: Path, dst: Path, layers: int, *, dropout: float | None 
     return dst
 
 
-def truncated_decoder(src: Path, dst: Path, layers: int) -> Path:
-    """A copy of a real causal LM (a Llama: SmolLM2) keeping its first ``layers`` blocks and its tokenizer."""
-    from transformers import AutoModelForCausalLM
-
-    model = AutoModelForCausalLM.from_pretrained(src)
-    model.model.layers = model.model.layers[:layers]
-    model.config.num_hidden_layers = layers
-    model.save_pretrained(dst)
-    for path in tokenizer_files(src):
-        shutil.copy2(path, dst / path.name)
-    return dst
-
-
 def split_text(src: Path, out_dir: Path, n_train: int, n_dev: int) -> tuple[Path, Path]:
     """The first ``n_train`` lines as train and the next ``n_dev`` as dev."""
     lines = [x for x in src.read_text(encoding="utf-8").splitlines() if x.strip()]

@@ -25,18 +25,18 @@ FAST = dict(batch_size=8, max_epochs=2, eval_every=1, max_length=32, lr=1e-3)
 
 @pytest.fixture(scope="module")
 def decoders(
-    smollm2_tokenizer: Path, hebrew_train_text: Path, tmp_path_factory: pytest.TempPathFactory
+    smollm2_base: Path,
+    smollm2_tokenizer: Path,
+    hebrew_train_text: Path,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> dict[str, Path]:
     """``base``: SmolLM2's first 2 blocks with its own tokenizer; ``he``: the same with a 1,500-id Hebrew
     BPE installed by `vocabswap init --method mean+ident` (a LlamaForCausalLM dir, as LAPT writes)."""
-    from vocabswap.base_model import materialise_base_model
     from vocabswap.cli import main
     from vocabswap.tokenizer_like import train_tokenizer_like
 
     root = tmp_path_factory.mktemp("ft-decoder")
-    full = materialise_base_model("packaged:smollm2-135m", root / "smollm2")
-    base = truncated_decoder(full, root / "smollm2-2", 2)
-    shutil.rmtree(full)  # 538 MB
+    base = truncated_decoder(smollm2_base, root / "smollm2-2", 2)
     tok = train_tokenizer_like([hebrew_train_text], 1500, root / "he-bpe", like=smollm2_tokenizer, seed=1)
     he = root / "smollm2-2-he"
     argv = ["init", "--base", base, "--tokenizer", tok, "--method", "mean+ident", "--out", he]
