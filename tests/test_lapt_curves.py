@@ -107,8 +107,9 @@ def test_figure_has_a_panel_per_regime(runs, tmp_path: Path):
 
 
 def test_decoder_runs_show_bits_per_byte(tmp_path: Path):
-    """Logs with bits per byte (decoder LAPT) add a step-0 and a best bpb column and a bpb figure; the
-    best bpb is the one at the best-loss checkpoint, whatever the smallest bpb on the curve."""
+    """Logs with bits per byte (decoder LAPT) add a step-0 and a best bpb column, the init's new-row mass
+    and a bpb figure; the best bpb is the one at the best-loss checkpoint, whatever the smallest bpb on
+    the curve."""
     from vocabswap.lapt_curves import report_runs
 
     dirs, keys = [], []
@@ -121,6 +122,7 @@ def test_decoder_runs_show_bits_per_byte(tmp_path: Path):
         for point, (_, _, bpb) in zip(log["dev_curve"], curve, strict=True):
             point["dev_bpb"] = bpb
         log["best_dev_bpb"] = best[2]
+        log["init_step0"] = {"new_row_mass": 0.05 if method == "mean+ident" else 1.0}
         (path / "lapt_log.json").write_text(json.dumps(log), encoding="utf-8")
         dirs.append(path)
         keys.append(("he", "4000", "full", method))
@@ -130,7 +132,8 @@ def test_decoder_runs_show_bits_per_byte(tmp_path: Path):
     assert (by["mean+ident"]["initial_dev_bpb"], by["mean+ident"]["best_dev_bpb"]) == (2.1, 1.7)
     md = out["md"].read_text(encoding="utf-8")
     assert (
-        "| Step-0 bpb | Best bpb |" in md
-        and "| he | 4000 | full | random | 60.00 | 15.00 | 8 | 8 | 25.00 | 6.00 |" in md
+        "| Step-0 bpb | Best bpb | New-row mass at step 0 |" in md
+        and "| he | 4000 | full | random | 60.00 | 15.00 | 8 | 8 | 25.00 | 6.00 | 1.00 |" in md
+        and "| mean+ident | 5.10 | 4.00 | 4 | 8 | 2.10 | 1.70 | 0.05 |" in md
     )
     assert "bits per byte" in md and (tmp_path / "curves.png").stat().st_size > 0

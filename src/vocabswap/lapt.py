@@ -647,6 +647,7 @@ def _summary(run: _Run) -> dict[str, Any]:
             dev_bytes=run.dev_bytes,
             best_dev_nats_per_token=run.state.best_loss,
             best_dev_bpb=best.get("dev_bpb", math.nan),
+            init_step0=_init_step0(run.paths.model_dir),
         )
         summary["flops"].update(
             executed_note="the head on predicting positions (all but each sequence's last); frozen blocks "
@@ -654,6 +655,19 @@ def _summary(run: _Run) -> dict[str, Any]:
             paper_note="the head on all positions; training = 3 x forward (see vocabswap.flops)",
         )
     return summary
+
+
+def _init_step0(model_dir: Path) -> dict[str, Any] | None:
+    """The step-0 measurement ``vocabswap init --heldout`` recorded for the model LAPT started from (new
+    rows' probability mass on the base's text, ...), carried into the log; None for a model without one
+    (the base model itself, or an init without held-out text)."""
+    import json
+
+    path = model_dir / "init_report.json"
+    try:
+        return json.loads(path.read_text(encoding="utf-8")).get("step0")
+    except (OSError, ValueError):
+        return None
 
 
 def _common_summary(run: _Run) -> dict[str, Any]:

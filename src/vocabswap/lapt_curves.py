@@ -26,7 +26,7 @@ from vocabswap.registry import FULL_VOCAB, REGIMES, method_order
 from vocabswap.table_files import TableText, write_table
 
 COLUMNS = ("target", "vocab", "regime", "method", "initial_dev_loss", "best_dev_loss", "best_step", "steps")
-BPB_COLUMNS = ("initial_dev_bpb", "best_dev_bpb")
+BPB_COLUMNS = ("initial_dev_bpb", "best_dev_bpb", "new_row_mass")
 
 
 @dataclass(frozen=True)
@@ -43,6 +43,7 @@ class Curve:
     best_loss: float
     bpb: tuple[float, ...] | None = None  # a decoder's dev bits per byte at each step
     best_bpb: float | None = None
+    new_row_mass: float | None = None  # a decoder init's new rows' next-token mass on the base's text
 
     @property
     def initial_bpb(self) -> float:
@@ -87,6 +88,7 @@ def read_curve(path: str | Path, **keys: str) -> Curve:
         best_loss=best_loss,
         bpb=None if bpb is None else tuple(x for _, x in bpb),
         best_bpb=None if bpb is None else float(log["best_dev_bpb"]),
+        new_row_mass=(log.get("init_step0") or {}).get("new_row_mass"),
     )
 
 
@@ -146,7 +148,8 @@ def table_rows(curves: Iterable[Curve]) -> list[dict[str, Any]]:
     ]
     if with_bpb(curves):
         for row, c in zip(rows, curves, strict=True):
-            row.update(initial_dev_bpb=c.initial_bpb, best_dev_bpb=c.best_bpb)
+            mass = math.nan if c.new_row_mass is None else c.new_row_mass
+            row.update(initial_dev_bpb=c.initial_bpb, best_dev_bpb=c.best_bpb, new_row_mass=mass)
     return rows
 
 
@@ -157,7 +160,7 @@ def _fmt(value: Any) -> str:
 
 
 HEADERS = ("Target", "Vocab", "LAPT", "Method", "Dev loss at step 0", "Best dev loss", "Best step", "Steps")
-BPB_HEADERS = ("Step-0 bpb", "Best bpb")
+BPB_HEADERS = ("Step-0 bpb", "Best bpb", "New-row mass at step 0")
 
 
 def loss_table(rows: Sequence[Mapping[str, Any]], caption: str) -> TableText:
@@ -260,7 +263,10 @@ def report_runs(
         caption = (
             f"{title}: dev next-token loss (nats per token) and bits per byte (nats / ln 2 / UTF-8 bytes "
             "of the dev text; comparable across vocabularies) at step 0 (the initialisation alone, before "
-            "any LAPT) and at the best checkpoint by dev loss (the model that is fine-tuned)"
+            "any LAPT) and at the best checkpoint by dev loss (the model that is fine-tuned); new-row "
+            "mass: the next-token probability the initialised rows not in the base take on the base's own "
+            "tokenisation of the dev text, added to the base's output matrix (init_report.json `step0`; – "
+            "where LAPT started from a model without one)"
         )
     rows = write_loss_table(curves, tables, caption)
     curves_figure(curves, figure)
