@@ -225,6 +225,16 @@ DECODER = Family(
 FAMILIES = (ENCODER, DECODER)
 
 
+def special_tokens(tok: Any) -> dict[int, str]:
+    """Id -> string of every special token: the named ones, then each added token marked special (a
+    decoder's chat-template tokens, e.g. SmolLM2's 17). Every one keeps its row through re-initialisation."""
+    specials = {int(i): t for t, i in zip(tok.all_special_tokens, tok.all_special_ids, strict=True)}
+    for token_id, added in sorted(tok.added_tokens_decoder.items()):
+        if added.special:
+            specials.setdefault(int(token_id), str(added))
+    return specials
+
+
 def family_of_config(config: PretrainedConfig, *, where: str = "the model") -> Family:
     """The family of a model config: by its architecture name, else by its ``model_type``."""
     if getattr(config, "is_encoder_decoder", False):

@@ -85,12 +85,12 @@ def _flop_model(model_dir: Path, vocab: int) -> FlopModel:
 
 def _pieces(model_dir: Path) -> tuple[list[str], set[int]]:
     """A model directory's pieces as IDENT compares them (a decoder's canonicalised) and its special ids."""
-    from vocabswap.family import ENCODER, family_of_dir
+    from vocabswap.family import ENCODER, family_of_dir, special_tokens
     from vocabswap.modeldir import load_tokenizer
 
     family = family_of_dir(model_dir)
     tok = load_tokenizer(model_dir, xlmr_ids=family is ENCODER)
-    special = tok.all_special_ids
+    special = sorted(special_tokens(tok))  # a decoder's every added special (SmolLM2: 17), not 3 roles
     pieces = tok.convert_ids_to_tokens(list(range(len(tok))))
     return family.canonical_pieces(pieces, keep=special), set(special)
 

@@ -15,7 +15,7 @@ import numpy as np
 from vocabswap import __version__, aux_embeddings, surgery
 from vocabswap.atomic import atomic_dir, write_json
 from vocabswap.errors import VocabswapError
-from vocabswap.family import ENCODER, Family, family_of_config, tokenizer_kind
+from vocabswap.family import ENCODER, Family, family_of_config, special_tokens, tokenizer_kind
 from vocabswap.modeldir import copy_tokenizer
 from vocabswap.reinit.core import Context, Rows
 from vocabswap.reinit.focus import Focus, FocusOptions
@@ -27,16 +27,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 REPORT_NAME = "init_report.json"
-
-
-def special_tokens(tok: PreTrainedTokenizerBase) -> dict[int, str]:
-    """Id -> string of every special token: the named ones, then each added token marked special (a
-    decoder's chat-template tokens, e.g. SmolLM2's 17)."""
-    specials = {int(i): t for t, i in zip(tok.all_special_tokens, tok.all_special_ids, strict=True)}
-    for token_id, added in sorted(tok.added_tokens_decoder.items()):
-        if added.special:
-            specials.setdefault(int(token_id), str(added))
-    return specials
 
 
 def special_map(
