@@ -87,6 +87,9 @@ class Family:
     special_roles: tuple[str, ...]  # tokenizer attributes (``bos_token`` ...) a tokenizer of it may set
     always_tied: bool  # the output matrix is the input matrix whatever the config says
     output_bias: bool  # the LM head has an output bias (remapped at init)
+    # the vocabulary table's caption: what the embedding parameters include, what "executed" FLOPs count
+    embedding_note: str
+    executed_flops_note: str
     blocks_prefix: str  # parameter-name prefix of the transformer blocks (frozen by LAPT's schedule)
     layout_name: str  # the model layout that prefix is read from, for messages
     # POS/NER fine-tuning (:mod:`vocabswap.tagging`)
@@ -196,6 +199,8 @@ ENCODER = Family(
     ),
     always_tied=True,
     output_bias=True,
+    embedding_note="the MLM decoder is tied",
+    executed_flops_note="masked positions only",
     blocks_prefix="roberta.encoder",
     layout_name="XLM-R",
     body_kwargs=(("add_pooling_layer", False),),
@@ -215,6 +220,8 @@ DECODER = Family(
     special_roles=("bos_token", "eos_token", "unk_token", "pad_token"),
     always_tied=False,
     output_bias=False,
+    embedding_note="a tied output layer shares them; an untied one has as many again",
+    executed_flops_note="the head on every predicting position, all but each sequence's last",
     blocks_prefix="model.layers",
     layout_name="Llama",
     body_kwargs=(),

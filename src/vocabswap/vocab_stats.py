@@ -19,6 +19,7 @@ from typing import Any
 
 from vocabswap.atomic import write_json
 from vocabswap.errors import InputError
+from vocabswap.family import ENCODER, Family
 from vocabswap.flops import FlopModel, flop_model_for, predicted_fraction
 from vocabswap.table_files import TableText, write_table
 
@@ -208,17 +209,17 @@ def _record(row: VocabRow) -> list[Any]:
     return [row.target, row.size, *counts, f"{flops['paper']:.6g}", f"{flops['executed']:.6g}"]
 
 
-def vocab_table(rows: Sequence[VocabRow], title: str) -> TableText:
+def vocab_table(rows: Sequence[VocabRow], title: str, family: Family = ENCODER) -> TableText:
     """The rows as the one writer takes them (shares as percentages shown, as fractions in the CSV)."""
     import pandas as pd
 
     caption = (
         f"{title}: per target and vocabulary size, the share of the new pieces (specials aside) that IDENT "
         "copies (exact piece in the base vocabulary) and that FOCUS built from auxiliary fastText vectors "
-        "(- : no FOCUS method; the rest fall back to N(μ, σ)); embedding parameters = rows × hidden (the "
-        "MLM decoder is tied); LAPT training FLOPs per token of a full-length sequence (paper: all "
-        "positions through the head, 3 × forward; executed: masked positions only). `base`: the base "
-        "model's own vocabulary."
+        f"(- : no FOCUS method; the rest fall back to N(μ, σ)); embedding parameters = rows × hidden "
+        f"({family.embedding_note}); LAPT training FLOPs per token of a full-length sequence (paper: all "
+        f"positions through the head, 3 × forward; executed: {family.executed_flops_note}). `base`: the "
+        "base model's own vocabulary."
     )
     return TableText(
         frame=pd.DataFrame([_shown(r) for r in rows], columns=list(HEADERS), dtype=object),
@@ -229,6 +230,9 @@ def vocab_table(rows: Sequence[VocabRow], title: str) -> TableText:
 
 
 def write_vocab_table(
-    rows: Sequence[VocabRow], md_out: str | Path, csv_out: str | Path, *, title: str
+    rows: Sequence[VocabRow], md_out: str | Path, csv_out: str | Path, *, title: str, base: str | Path
 ) -> None:
-    write_table(vocab_table(rows, title), {"md": md_out, "csv": csv_out})
+    """The table of ``rows`` (of models made from the base model ``base``, whose family the caption reads)."""
+    from vocabswap.family import family_of_dir
+
+    write_table(vocab_table(rows, title, family_of_dir(base)), {"md": md_out, "csv": csv_out})

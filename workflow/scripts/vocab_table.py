@@ -12,5 +12,7 @@ with job_context(snakemake):
     shapes = table["lapt_shape"].items()
     base = {target: measure_base(snakemake.input.base, **shape) for target, shape in shapes}
     rows = collect_rows(inits, base)
-    write_vocab_table(rows, snakemake.output.md, snakemake.output.csv, title=table["title"])
+    write_vocab_table(
+        rows, snakemake.output.md, snakemake.output.csv, title=table["title"], base=snakemake.input.base
+    )
     stamp_outputs(snakemake)
