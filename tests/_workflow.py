@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -78,6 +79,16 @@ def snakemake(workdir: Path, *args: str, timeout: int = 900, **popen: Any) -> su
     ]
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
     return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env, cwd=workdir, **popen)
+
+
+def run_local(workdir: Path, config: Path, what: str, timeout: int = 1800) -> None:
+    """Run the whole workflow of ``config`` on ``workdir`` with the local profile; a failure shows the tail
+    of Snakemake's output. Prints the wall time (pytest -s) under ``what``."""
+    started = time.perf_counter()
+    profile = str(ROOT / "profiles" / "local")
+    run = snakemake(workdir, "--profile", profile, "--configfile", str(config), timeout=timeout)
+    assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-4000:]
+    print(f"{what}: {time.perf_counter() - started:.0f} s")
 
 
 def seed_base_model(workdir: Path, base_dir: Path, spec: str = "packaged:multilingual-e5-small-enpt") -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -102,14 +103,30 @@ def smollm2_base(smollm2_tokenizer: Path, tmp_path_factory: pytest.TempPathFacto
 
 
 @pytest.fixture(scope="session")
-def he_bpe_4k(
+def he_bpe_of_size(
     hebrew_train_text: Path, smollm2_tokenizer: Path, tmp_path_factory: pytest.TempPathFactory
-) -> Path:
-    """A 4,000-id byte-level BPE trained --like SmolLM2 on `hebrew_train_text`."""
+) -> Callable[[int], Path]:
+    """vocabulary size -> a byte-level BPE of that many ids trained --like SmolLM2 on `hebrew_train_text`
+    (seed 1; each size trained once per session)."""
     from vocabswap.tokenizer_like import train_tokenizer_like
 
-    out = tmp_path_factory.mktemp("tokenizers") / "he-bpe-4k"
-    return train_tokenizer_like([hebrew_train_text], HE_BPE_VOCAB, out, like=smollm2_tokenizer, seed=1)
+    made: dict[int, Path] = {}
+
+    def make(vocab_size: int) -> Path:
+        if vocab_size not in made:
+            out = tmp_path_factory.mktemp("tokenizers") / f"he-bpe-{vocab_size}"
+            made[vocab_size] = train_tokenizer_like(
+                [hebrew_train_text], vocab_size, out, like=smollm2_tokenizer, seed=1
+            )
+        return made[vocab_size]
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def he_bpe_4k(he_bpe_of_size: Callable[[int], Path]) -> Path:
+    """A 4,000-id byte-level BPE trained --like SmolLM2 on `hebrew_train_text`."""
+    return he_bpe_of_size(HE_BPE_VOCAB)
 
 
 @pytest.fixture(scope="session")

@@ -74,14 +74,20 @@ def test_findings_read_the_committed_evidence():
     assert "off-the-shelf beats the best re-initialised model: **" in out and "### LAPT cost" in out
 
 
-def test_run_record_takes_the_main_snakemake_call_not_a_later_partial_one(tmp_path):
-    """export.py's run.json: after the full run, a one-job `--force` rerun is the newest log; the record
-    must still be the full run's steps and elapsed time."""
+def _export_module():
+    """docs/showcase/export.py, imported from its path (it is a script, not a package module)."""
     import importlib.util
 
     spec = importlib.util.spec_from_file_location("showcase_export", EVIDENCE / "export.py")
     export = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(export)
+    return export
+
+
+def test_run_record_takes_the_main_snakemake_call_not_a_later_partial_one(tmp_path):
+    """export.py's run.json: after the full run, a one-job `--force` rerun is the newest log; the record
+    must still be the full run's steps and elapsed time."""
+    export = _export_module()
     logs = tmp_path / ".snakemake" / "log"
     logs.mkdir(parents=True)
     full = "35 of 70 steps (50%) done\n70 of 70 steps (100%) done\nElapsed time: 2:09:54\n"
@@ -99,11 +105,7 @@ def test_run_record_takes_the_main_snakemake_call_not_a_later_partial_one(tmp_pa
 def test_run_record_sums_a_run_resumed_across_sessions(tmp_path):
     """A run killed at a session's end (no "Elapsed time") and resumed by a second call: both are the run,
     their wall times add up (the killed one's from its job timestamps), and a later one-job call is not."""
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("showcase_export", EVIDENCE / "export.py")
-    export = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(export)
+    export = _export_module()
     logs = tmp_path / ".snakemake" / "log"
     logs.mkdir(parents=True)
     killed = "[Wed Dec  2 09:00:00 2026]\n40 of 133 steps (30%) done\n[Wed Dec  2 09:30:30 2026]\n"

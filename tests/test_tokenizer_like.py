@@ -17,13 +17,8 @@ BPE_VOCAB = 6000
 
 
 @pytest.fixture(scope="module")
-def he_bpe(
-    hebrew_train_text: Path, smollm2_tokenizer: Path, tmp_path_factory: pytest.TempPathFactory
-) -> Path:
-    from vocabswap.tokenizer_like import train_tokenizer_like
-
-    out = tmp_path_factory.mktemp("tokenizers") / "he-bpe"
-    return train_tokenizer_like([hebrew_train_text], BPE_VOCAB, out, like=smollm2_tokenizer, seed=1)
+def he_bpe(he_bpe_of_size) -> Path:
+    return he_bpe_of_size(BPE_VOCAB)
 
 
 def _json(path: Path) -> dict:

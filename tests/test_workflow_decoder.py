@@ -5,11 +5,10 @@ from the base model."""
 from __future__ import annotations
 
 import csv
-import time
 from pathlib import Path
 
 import pytest
-from _workflow import ROOT, read_json, snakemake, write_config
+from _workflow import ROOT, read_json, run_local, seed_base_model, write_config
 
 pytestmark = [pytest.mark.workflow, pytest.mark.slow]
 METHODS = ["random", "focus+ident"]
@@ -34,14 +33,11 @@ def decoder_config() -> dict:
 
 
 @pytest.fixture(scope="module")
-def decoder_run(tmp_path_factory, smollm2_tokenizer: Path) -> Path:  # smollm2_tokenizer: skips without it
+def decoder_run(tmp_path_factory, smollm2_base: Path) -> Path:  # smollm2_base: skips without the extra
     work = tmp_path_factory.mktemp("decoder-e2e")
+    seed_base_model(work, smollm2_base, spec="packaged:smollm2-135m")  # the session's conversion
     config = write_config(work / "config.yaml", decoder_config())
-    started = time.perf_counter()
-    profile = str(ROOT / "profiles" / "local")
-    run = snakemake(work, "--profile", profile, "--configfile", str(config), timeout=1800)
-    assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-4000:]
-    print(f"reduced decoder demo: {time.perf_counter() - started:.0f} s")
+    run_local(work, config, "reduced decoder demo")
     return work
 
 

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
-from _workflow import ROOT, read_json, reduced_config, seed_base_model, snakemake, write_config
+from _workflow import ROOT, read_json, reduced_config, run_local, seed_base_model, snakemake, write_config
 
 pytestmark = [pytest.mark.workflow, pytest.mark.slow]
 SIZES = [400, 800]  # a sweep of two sizes, so the size dimension runs on every CI run
@@ -26,12 +26,8 @@ def demo_run(tmp_path_factory, base_model_enpt: Path) -> Path:
     work = tmp_path_factory.mktemp("e2e")
     seed_base_model(work, base_model_enpt)
     config = write_config(work / "config.yaml", reduced_config(tokenizer={"vocab_size": SIZES}))
-    started = time.perf_counter()
     # About 10 CPU-minutes; the limit leaves room for 2 cores shared with other test runs.
-    profile = str(ROOT / "profiles" / "local")
-    run = snakemake(work, "--profile", profile, "--configfile", str(config), timeout=1800)
-    assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-4000:]
-    print(f"reduced demo: {time.perf_counter() - started:.0f} s")
+    run_local(work, config, "reduced demo")
     return work
 
 
