@@ -3,10 +3,12 @@ held to transformers' own reading of the GGUF file (logits, greedy decoding, tok
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from _cli import one_line_error, run_cli
+from _scratch import module_scratch
 
 pytest.importorskip("gguf", reason="the decoder extra (gguf, accelerate); tests/run.sh installs it")
 pytest.importorskip("accelerate", reason="the decoder extra (gguf, accelerate); tests/run.sh installs it")
@@ -20,7 +22,7 @@ PROMPT = "The capital of France is"
 
 
 @pytest.fixture(scope="module")
-def smol(tmp_path_factory: pytest.TempPathFactory) -> dict:
+def smol(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     """The GGUF reference's logits, greedy continuation and ids; then the converted directory, reloaded."""
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -39,13 +41,14 @@ def smol(tmp_path_factory: pytest.TempPathFactory) -> dict:
             "greedy": ref_model.generate(**enc, max_new_tokens=4, do_sample=False),
             "ids": [ref_tok(t)["input_ids"] for t in TEXTS],
         }
-    out = tmp_path_factory.mktemp("decoder") / "smollm2"
-    out.mkdir()
-    manifest = write_hf_decoder(ref_model, ref_tok, path, out)
-    del ref_model
-    model = AutoModelForCausalLM.from_pretrained(str(out)).eval()
-    tok = AutoTokenizer.from_pretrained(str(out))
-    return {"ref": ref, "ref_tok": ref_tok, "dir": out, "model": model, "tok": tok, "manifest": manifest}
+    with module_scratch(request, tmp_path_factory, "decoder") as root:  # a second 538 MB conversion
+        out = root / "smollm2"
+        out.mkdir()
+        manifest = write_hf_decoder(ref_model, ref_tok, path, out)
+        del ref_model
+        model = AutoModelForCausalLM.from_pretrained(str(out)).eval()
+        tok = AutoTokenizer.from_pretrained(str(out))
+        yield {"ref": ref, "ref_tok": ref_tok, "dir": out, "model": model, "tok": tok, "manifest": manifest}
 
 
 def test_logits_equal_the_gguf_reference(smol):

@@ -5,9 +5,11 @@ from the base model."""
 from __future__ import annotations
 
 import csv
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from _scratch import module_scratch
 from _workflow import ROOT, read_json, run_local, seed_base_model, write_config
 
 pytestmark = [pytest.mark.workflow, pytest.mark.slow]
@@ -33,12 +35,12 @@ def decoder_config() -> dict:
 
 
 @pytest.fixture(scope="module")
-def decoder_run(tmp_path_factory, smollm2_base: Path) -> Path:  # smollm2_base: skips without the extra
-    work = tmp_path_factory.mktemp("decoder-e2e")
-    seed_base_model(work, smollm2_base, spec="packaged:smollm2-135m")  # the session's conversion
-    config = write_config(work / "config.yaml", decoder_config())
-    run_local(work, config, "reduced decoder demo")
-    return work
+def decoder_run(request, tmp_path_factory, smollm2_base: Path) -> Iterator[Path]:  # skips without the extra
+    with module_scratch(request, tmp_path_factory, "decoder-e2e") as work:
+        seed_base_model(work, smollm2_base, spec="packaged:smollm2-135m")  # the session's conversion
+        config = write_config(work / "config.yaml", decoder_config())
+        run_local(work, config, "reduced decoder demo")
+        yield work
 
 
 def test_the_tokenizer_is_a_byte_level_bpe_with_the_bases_specials(decoder_run: Path):

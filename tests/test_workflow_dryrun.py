@@ -8,10 +8,12 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import yaml
+from _scratch import module_scratch
 from _workflow import ROOT, snakemake
 
 pytestmark = pytest.mark.workflow
@@ -179,9 +181,9 @@ def complete(work: Path, config: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def completed_workdir(tmp_path_factory) -> Path:
-    work = tmp_path_factory.mktemp("rerun")
-    return complete(work, write_config(work / "config.yaml"))
+def completed_workdir(request, tmp_path_factory) -> Iterator[Path]:
+    with module_scratch(request, tmp_path_factory, "rerun") as work:
+        yield complete(work, write_config(work / "config.yaml"))
 
 
 def dry_run(work: Path, config: Path) -> list[tuple[str, dict[str, str]]]:
@@ -261,9 +263,9 @@ def test_adding_a_size_reruns_only_that_sizes_jobs(completed_workdir: Path):
 
 
 @pytest.fixture(scope="module")
-def two_size_workdir(tmp_path_factory) -> Path:
-    work = tmp_path_factory.mktemp("sizes")
-    return complete(work, write_config(work / "config.yaml", tokenizer__vocab_size=[2000, 4000]))
+def two_size_workdir(request, tmp_path_factory) -> Iterator[Path]:
+    with module_scratch(request, tmp_path_factory, "sizes") as work:
+        yield complete(work, write_config(work / "config.yaml", tokenizer__vocab_size=[2000, 4000]))
 
 
 def test_removing_a_size_reruns_no_model_job(two_size_workdir: Path):

@@ -12,9 +12,11 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from _scratch import module_scratch
 from _workflow import ROOT, read_json, reduced_config, run_local, seed_base_model, snakemake, write_config
 
 pytestmark = [pytest.mark.workflow, pytest.mark.slow]
@@ -22,13 +24,13 @@ SIZES = [400, 800]  # a sweep of two sizes, so the size dimension runs on every 
 
 
 @pytest.fixture(scope="module")
-def demo_run(tmp_path_factory, base_model_enpt: Path) -> Path:
-    work = tmp_path_factory.mktemp("e2e")
-    seed_base_model(work, base_model_enpt)
-    config = write_config(work / "config.yaml", reduced_config(tokenizer={"vocab_size": SIZES}))
-    # About 10 CPU-minutes; the limit leaves room for 2 cores shared with other test runs.
-    run_local(work, config, "reduced demo")
-    return work
+def demo_run(request, tmp_path_factory, base_model_enpt: Path) -> Iterator[Path]:
+    with module_scratch(request, tmp_path_factory, "e2e") as work:
+        seed_base_model(work, base_model_enpt)
+        config = write_config(work / "config.yaml", reduced_config(tokenizer={"vocab_size": SIZES}))
+        # About 10 CPU-minutes; the limit leaves room for 2 cores shared with other test runs.
+        run_local(work, config, "reduced demo")
+        yield work
 
 
 def test_tables_have_the_paper_shape(demo_run: Path):

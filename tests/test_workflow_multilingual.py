@@ -9,10 +9,12 @@ import json
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
+from _scratch import module_scratch
 from _workflow import ROOT, read_json, reduced_config, seed_base_model, snakemake, write_config
 
 pytestmark = pytest.mark.workflow
@@ -73,21 +75,20 @@ def test_paper_grid_samples_keep_the_papers_sizes(tmp_path: Path):
 
 
 @pytest.fixture(scope="module")
-def hetr_run(tmp_path_factory, base_model_enpt: Path) -> Path:
-    work = tmp_path_factory.mktemp("hetr")
-    seed_base_model(work, base_model_enpt)
-    config = write_config(work / "config.yaml", reduced_config(**HETR))
-    started = time.perf_counter()
-    # the table (and so every sample, tokenizer, model and fine-tuning it needs); the figures are the demo's
-    table = "results/tables/multilingual/pos.md"
-    run = snakemake(
-        work, table, "--profile", str(ROOT / "profiles" / "local"), "--configfile", str(config), timeout=1800
-    )
-    seconds = time.perf_counter() - started
-    assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-4000:]
-    size = sum(p.stat().st_size for p in (work / "results").rglob("*") if p.is_file())
-    print(f"he+tr reduced run: {seconds:.0f} s, {size / 1e6:.1f} MB under results/")
-    return work
+def hetr_run(request, tmp_path_factory, base_model_enpt: Path) -> Iterator[Path]:
+    with module_scratch(request, tmp_path_factory, "hetr") as work:
+        seed_base_model(work, base_model_enpt)
+        config = write_config(work / "config.yaml", reduced_config(**HETR))
+        started = time.perf_counter()
+        # the table (and so every sample, tokenizer, model and fine-tuning it needs); the figures: the demo's
+        table = "results/tables/multilingual/pos.md"
+        profile = str(ROOT / "profiles" / "local")
+        run = snakemake(work, table, "--profile", profile, "--configfile", str(config), timeout=1800)
+        seconds = time.perf_counter() - started
+        assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-4000:]
+        size = sum(p.stat().st_size for p in (work / "results").rglob("*") if p.is_file())
+        print(f"he+tr reduced run: {seconds:.0f} s, {size / 1e6:.1f} MB under results/")
+        yield work
 
 
 @pytest.mark.slow
