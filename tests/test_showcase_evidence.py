@@ -122,3 +122,19 @@ def test_run_record_sums_a_run_resumed_across_sessions(tmp_path):
         "2026-12-03T064000.2.snakemake.log",
     ]
     assert record["snakemake_log"] == "2026-12-02T090000.1.snakemake.log" and record["planned"] == 133
+
+
+def test_export_drops_the_previous_exports_files_only(tmp_path):
+    """A re-export deletes what the last one listed (a method the new run left out must not linger), and
+    keeps the folder's own files (scripts, the hand-written reading)."""
+    export = _export_module()
+    old = tmp_path / "results" / "finetune" / "he" / "v4000" / "full" / "ident" / "seed1.json"
+    kept = tmp_path / "results" / "notes.txt"
+    for path in (old, kept, tmp_path / "reading.md"):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("x", encoding="utf-8")
+    listing = json.dumps({str(old.relative_to(tmp_path)): "0"})
+    (tmp_path / "MANIFEST.json").write_text(listing, encoding="utf-8")
+    export.drop_previous(tmp_path)
+    assert not old.exists() and not (tmp_path / "results" / "finetune").exists()
+    assert kept.exists() and (tmp_path / "reading.md").exists()

@@ -22,6 +22,9 @@ HERE = Path(__file__).resolve().parent
 def main(authors: Path, evidence: Path) -> None:
     run = json.loads((evidence / "run.json").read_text(encoding="utf-8"))
     files = sorted(authors.rglob("*.out"))
+    results = (evidence / "results/finetune").rglob("*.json")
+    seeds = len({json.loads(p.read_text(encoding="utf-8"))["cell"]["seed"] for p in results})
+    commit = run["commit"][:7]
     lines = [
         "# Early signals: do cheap measurements rank the methods as the final scores do?",
         "",
@@ -30,7 +33,7 @@ def main(authors: Path, evidence: Path) -> None:
         "mean final score over seeds; top-1: the signal's best method is the final best. A loss ranks",
         "lower = better.",
         "",
-        f"## The showcase (docs/{evidence.name}/, Hebrew 4k vocabulary, 2 seeds, commit {run['commit'][:7]})",
+        f"## The showcase (docs/{evidence.name}/, Hebrew 4k vocabulary, {seeds} seeds, commit {commit})",
         "",
         "| signal | ranked against | methods | Spearman | Kendall | top-1 agrees |",
         "|---|---|---|---|---|---|",

@@ -94,9 +94,24 @@ def run_record(run: Path) -> dict[str, Any]:
     return record
 
 
+def drop_previous(dest: Path) -> None:
+    """Delete the files a previous export listed in ``dest``'s MANIFEST.json (a new run may lack some of
+    them: a method left out, fewer seeds); nothing else in ``dest`` is touched."""
+    listing = dest / "MANIFEST.json"
+    if not listing.exists():
+        return
+    for rel in json.loads(listing.read_text(encoding="utf-8")):
+        (dest / rel).unlink(missing_ok=True)
+    folders = [p for top in ("results", "resources") for p in (dest / top).rglob("*") if p.is_dir()]
+    for folder in sorted(folders, reverse=True):  # deepest first
+        if not any(folder.iterdir()):
+            folder.rmdir()
+
+
 def main() -> None:
     run = Path(sys.argv[1]).resolve()
     dest = Path(sys.argv[2]) if len(sys.argv) > 2 else Path(__file__).resolve().parent
+    drop_previous(dest)
     manifest = {}
     for pattern in KEEP:
         for src in sorted(run.glob(pattern)):
