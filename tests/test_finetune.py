@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from _training import small_target_model
@@ -177,3 +178,30 @@ def test_encoder_layout_and_pooling_are_mains(model: Path, eval_dirs, tmp_path: 
     assert family_of_dir(model) is ENCODER and ENCODER.word_pooling == "mean"
     r = run_finetune(model, eval_dirs["pos"], tmp_path / "r.json", FinetuneConfig(task="pos", seed=1, **FAST))
     assert (r["settings"]["family"], r["settings"]["pooling"]) == ("encoder", "mean")
+
+
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_length_ordered_prediction_is_each_windows_own(model: Path, eval_dirs, precision: str) -> None:
+    """Evaluation batches the longest windows together where padding is masked: every window still gets
+    the labels it gets alone, unpadded (batch size 1), back in corpus order."""
+    from vocabswap.finetune import _build_run, _prepare, predict
+
+    cfg = FinetuneConfig(task="pos", seed=1, precision=precision, **{**FAST, "max_length": 16})
+    run = _build_run(model, _prepare(model, eval_dirs["pos"], cfg), cfg)
+    windows = run.windows["test"]
+    assert len({len(ids) for ids in windows.input_ids}) > 1 and windows.n_sentences < len(windows)
+    batched = predict(run.model, windows, 8, run.pad_id, run.device, run.autocast)
+    alone = predict(run.model, windows, 1, run.pad_id, run.device, run.autocast)
+    assert [len(p) for p in batched] == [len(tags) for _, tags in run.gold["test"]]
+    assert all(np.array_equal(a, b) for a, b in zip(batched, alone, strict=True))
+
+
+def test_prediction_keeps_corpus_order_where_padding_is_attended() -> None:
+    """paper_compat's tagger attends padding, so a window's batch changes its outputs: the paper's order."""
+    from vocabswap.finetune import prediction_order
+    from vocabswap.tagging import Windows
+
+    ids = [np.arange(n) for n in (3, 9, 5, 9)]
+    windows = Windows(ids, ids, ids, np.arange(4), 4, 0, 0)
+    assert prediction_order(windows, attend_padding=True).tolist() == [0, 1, 2, 3]
+    assert prediction_order(windows, attend_padding=False).tolist() == [1, 3, 2, 0]

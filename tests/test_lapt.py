@@ -436,7 +436,8 @@ def test_bf16_records_its_precision_and_keeps_the_dev_loss(small_model: Path, co
 @pytest.mark.parametrize("regime", ["full", "emb"])
 def test_encoder_outputs_unchanged_by_causal_lapt(small_model: Path, corpus, tmp_path: Path, regime) -> None:
     """Masked-LM LAPT gives the dev curve, FLOPs and model bytes it gave before the decoder family was
-    added (recorded by main at b04003f: tests/reference/encoder_lapt_b04003f.json)."""
+    added (recorded by main at b04003f: tests/reference/encoder_lapt_b04003f.json), bit for bit on a CPU
+    of the reference's vector ISA."""
     import hashlib
 
     ref = json.loads((Path(__file__).parent / "reference" / "encoder_lapt_b04003f.json").read_text())
@@ -451,7 +452,13 @@ def test_encoder_outputs_unchanged_by_causal_lapt(small_model: Path, corpus, tmp
     finally:
         torch.set_num_threads(threads)
     expected = ref["runs"][regime]
-    assert summary["dev_curve"] == expected["dev_curve"]
     assert summary["flops"] == expected["flops"]
+    if torch.backends.cpu.get_cpu_capability() != ref["cpu_capability"]:
+        # another vector ISA rounds fp32 differently: the same run to float rounding, the bytes cannot match
+        assert len(summary["dev_curve"]) == len(expected["dev_curve"])
+        for got, want in zip(summary["dev_curve"], expected["dev_curve"], strict=True):
+            assert got == pytest.approx(want, rel=1e-6)
+        return
+    assert summary["dev_curve"] == expected["dev_curve"]
     sha = hashlib.sha256((tmp_path / regime / "model.safetensors").read_bytes()).hexdigest()
     assert sha == expected["model_sha256"]

@@ -1,0 +1,132 @@
+"""Fine-tuning speed, each change against its reference in the same run:
+
+* the evaluation pass: dev and test windows batched in corpus order (the reference, as evaluation ran
+  before) against longest first (`vocabswap.finetune.prediction_order`);
+* the optimizer step: torch's per-tensor Adam (the reference, as fine-tuning ran on CPUs before) against
+  its fused kernel, on the model's own parameters with random gradients, and how far apart the two leave
+  the weights after the same steps.
+
+On the real data the showcase evaluates (UD Hebrew-HTB POS, full dev and test splits) with the real
+multilingual-e5-small (the off-the-shelf row, its own 250k tokenizer) unless --model names a model
+directory (a LAPT output, say). Prints the padding each order adds, the seconds of each pass (repeats
+alternate the two orders) and their ratio, and how many words' predicted labels differ.
+
+    .venv/bin/python bench/finetune_speed.py --threads 1                # the off-the-shelf model
+    .venv/bin/python bench/finetune_speed.py --model results/models/he/v4000/lapt-full/focus+ident
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from vocabswap import finetune
+from vocabswap.base_model import materialise_base_model
+from vocabswap.data.evalsets import build_eval_set
+from vocabswap.device import resolve_precision
+from vocabswap.finetune import FinetuneConfig, _build_run, _prepare, prediction_order
+from vocabswap.tagging import Windows
+
+
+def padded_tokens(windows: Windows, order: np.ndarray, batch_size: int) -> tuple[int, int]:
+    """(real ids, ids after padding each batch to its longest window) when batching in ``order``."""
+    lengths = np.array([len(ids) for ids in windows.input_ids])[order]
+    batches = np.split(lengths, range(batch_size, len(order), batch_size))
+    return int(lengths.sum()), sum(int(chunk.max()) * len(chunk) for chunk in batches)
+
+
+def timed_pass(run, windows: Windows, batch_size: int, sort: bool) -> tuple[float, list[np.ndarray]]:
+    """One evaluation pass; the reference (``sort`` False) batches in corpus order, as before the change."""
+    keep = finetune.prediction_order
+    if not sort:
+        finetune.prediction_order = lambda w, attend_padding: np.arange(len(w))
+    try:
+        started = time.perf_counter()
+        pred = finetune.predict(run.model, windows, batch_size, run.pad_id, run.device, run.autocast)
+        return time.perf_counter() - started, pred
+    finally:
+        finetune.prediction_order = keep
+
+
+def optimizer_steps(model: torch.nn.Module, steps: int) -> None:
+    """Median seconds of an Adam step, per-tensor against fused, and the largest weight difference."""
+    params = [p for p in model.parameters() if p.requires_grad]
+    start = [p.detach().clone() for p in params]
+    gen = torch.Generator().manual_seed(0)
+    grads = [[torch.randn(p.shape, generator=gen) * 1e-3 for p in params] for _ in range(steps)]
+    times, finals = {}, {}
+    for fused in (False, True):
+        with torch.no_grad():
+            for p, w in zip(params, start, strict=True):
+                p.copy_(w)
+        optimizer = torch.optim.Adam(params, lr=1e-4, fused=fused)
+        seconds = []
+        for step in grads:
+            for p, g in zip(params, step, strict=True):
+                p.grad = g
+            started = time.perf_counter()
+            optimizer.step()
+            seconds.append(time.perf_counter() - started)
+        times[fused], finals[fused] = statistics.median(seconds), [p.detach().clone() for p in params]
+    gap = max(float((a - b).abs().max()) for a, b in zip(finals[False], finals[True], strict=True))
+    n = sum(p.numel() for p in params)
+    print(
+        f"Adam step over {n:,} parameters: per-tensor {times[False]:.3f} s, fused {times[True]:.3f} s "
+        f"(median of {steps}): {times[False] / times[True]:.2f}x; largest weight difference {gap:.1e}"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--model", type=Path, help="a model directory (default: packaged multilingual-e5-small)")
+    p.add_argument("--batch-size", type=int, default=16, help="the showcase's fine-tuning batch (16)")
+    p.add_argument("--max-length", type=int, default=128, help="the showcase's window length (128)")
+    p.add_argument("--precision", choices=("auto", "bf16", "fp32"), default="auto")
+    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--optimizer-steps", type=int, default=10)
+    p.add_argument("--threads", type=int, help="torch CPU threads")
+    args = p.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    with tempfile.TemporaryDirectory() as tmp:
+        model = args.model or materialise_base_model("packaged:multilingual-e5-small", Path(tmp) / "e5")
+        data = Path(tmp) / "pos"
+        build_eval_set("packaged:ud-hebrew-htb", "he", "pos", data)
+        cfg = FinetuneConfig(task="pos", seed=1, precision=args.precision, max_length=args.max_length)
+        run = _build_run(model, _prepare(model, data, cfg), cfg)
+        precision = resolve_precision(cfg.precision, run.device)
+        print(f"model {model}; precision {precision}; threads {torch.get_num_threads()}")
+        for split in ("dev", "test"):
+            windows = run.windows[split]
+            for sort in (False, True):
+                order = prediction_order(windows, attend_padding=not sort)
+                real, padded = padded_tokens(windows, order, args.batch_size)
+                name = "longest first" if sort else "corpus order"
+                ratio = padded / real
+                print(f"{split} ({len(windows)} windows), {name}: {padded:,} ids for {real:,}: {ratio:.2f}x")
+            times: dict[bool, list[float]] = {False: [], True: []}
+            preds = {}
+            for _ in range(args.repeats):
+                for sort in (False, True):
+                    seconds, preds[sort] = timed_pass(run, windows, args.batch_size, sort)
+                    times[sort].append(seconds)
+            ref, new = statistics.median(times[False]), statistics.median(times[True])
+            differ = sum(int((a != b).sum()) for a, b in zip(preds[False], preds[True], strict=True))
+            words = sum(len(a) for a in preds[False])
+            print(
+                f"{split}: corpus order {ref:.2f} s, longest first {new:.2f} s (median of {args.repeats}): "
+                f"{ref / new:.2f}x; labels that differ: {differ} of {words} words"
+            )
+        optimizer_steps(run.model, args.optimizer_steps)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
