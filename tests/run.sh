@@ -17,4 +17,5 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null && { [ -n "${CI:-}" ] || 
   trap 'bash tests/slurm/down.sh' EXIT
   bash tests/slurm/up.sh >/dev/null
 fi
+df -h "${TMPDIR:-/tmp}" . | sed 's/^/disk: /'  # the suite holds several GB of model checkpoints at its peak
 .venv/bin/python -m pytest "$@"

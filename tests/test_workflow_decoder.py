@@ -31,6 +31,8 @@ def decoder_config() -> dict:
     config["finetune"] = {"lr": 2e-4, "batch_size": 8, "max_length": 48, "max_epochs": 1, "eval_every": 1,
                           "train_cap": 16}  # fmt: skip
     config["figures"] = {"max_points": 1000}
+    # one LAPT job at a time (2 threads): each holds ~1.7 GB of checkpoints (model, Adam moments, best)
+    config["resources"]["lapt"]["threads"] = 2
     return config
 
 
