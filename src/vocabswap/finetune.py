@@ -277,8 +277,9 @@ def _build_run(model_dir: Path, prepared: _Prepared, config: FinetuneConfig) -> 
         pooling=prepared.family.word_pooling,
     ).to(device)
     model.train()
-    # torch's fused Adam on both device kinds: on a CPU it is 4-9x faster a step than the per-tensor loop
-    # (bench/finetune_speed.py), which matters most for a 250k-row embedding matrix
+    # torch's fused Adam on both device kinds: on a CPU a step of the off-the-shelf e5-small (117M
+    # parameters, 96M of them the 250k-row embedding matrix) is 9.7x faster than the per-tensor loop
+    # (bench/finetune_speed.py)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, fused=device.type in ("cpu", "cuda"))
     o_label = labels.index("O") if config.task == "ner" and "O" in labels else None
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
