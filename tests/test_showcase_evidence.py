@@ -4,6 +4,7 @@ with the showcase config's table settings. So no number in docs/showcase/ can ha
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import json
 import subprocess
@@ -74,20 +75,20 @@ def test_findings_read_the_committed_evidence():
     assert "off-the-shelf beats the best re-initialised model: **" in out and "### LAPT cost" in out
 
 
-def _export_module():
-    """docs/showcase/export.py, imported from its path (it is a script, not a package module)."""
+def _script(name: str):
+    """docs/showcase/<name>.py, imported from its path (a script, not a package module)."""
     import importlib.util
 
-    spec = importlib.util.spec_from_file_location("showcase_export", EVIDENCE / "export.py")
-    export = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(export)
-    return export
+    spec = importlib.util.spec_from_file_location(f"showcase_{name}", EVIDENCE / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def test_run_record_takes_the_main_snakemake_call_not_a_later_partial_one(tmp_path):
     """export.py's run.json: after the full run, a one-job `--force` rerun is the newest log; the record
     must still be the full run's steps and elapsed time."""
-    export = _export_module()
+    export = _script("export")
     logs = tmp_path / ".snakemake" / "log"
     logs.mkdir(parents=True)
     full = "35 of 70 steps (50%) done\n70 of 70 steps (100%) done\nElapsed time: 2:09:54\n"
@@ -105,7 +106,7 @@ def test_run_record_takes_the_main_snakemake_call_not_a_later_partial_one(tmp_pa
 def test_run_record_sums_a_run_resumed_across_sessions(tmp_path):
     """A run killed at a session's end (no "Elapsed time") and resumed by a second call: both are the run,
     their wall times add up (the killed one's from its job timestamps), and a later one-job call is not."""
-    export = _export_module()
+    export = _script("export")
     logs = tmp_path / ".snakemake" / "log"
     logs.mkdir(parents=True)
     killed = "[Wed Dec  2 09:00:00 2026]\n40 of 133 steps (30%) done\n[Wed Dec  2 09:30:30 2026]\n"
@@ -127,7 +128,7 @@ def test_run_record_sums_a_run_resumed_across_sessions(tmp_path):
 def test_export_drops_the_previous_exports_files_only(tmp_path):
     """A re-export deletes what the last one listed (a method the new run left out must not linger), and
     keeps the folder's own files (scripts, the hand-written reading)."""
-    export = _export_module()
+    export = _script("export")
     old = tmp_path / "results" / "finetune" / "he" / "v4000" / "full" / "ident" / "seed1.json"
     kept = tmp_path / "results" / "notes.txt"
     for path in (old, kept, tmp_path / "reading.md"):
@@ -138,3 +139,19 @@ def test_export_drops_the_previous_exports_files_only(tmp_path):
     export.drop_previous(tmp_path)
     assert not old.exists() and not (tmp_path / "results" / "finetune").exists()
     assert kept.exists() and (tmp_path / "reading.md").exists()
+
+
+def test_make_readme_writes_every_number_from_the_evidence():
+    """make_readme.py's page: the committed tables verbatim, the per-rule times summed from benchmarks.csv
+    and every verdict line as findings.py prints it."""
+    page = _script("make_readme").readme(EVIDENCE)
+    pos = (EVIDENCE / "results/tables/showcase/pos.md").read_text(encoding="utf-8").strip()
+    assert pos in page and "## The run" in page and "#### POS" in page and "reading.md" in page
+    jobs = list(csv.DictReader((EVIDENCE / "benchmarks.csv").open(encoding="utf-8")))
+    cpu = sum(float(job["cpu_s"]) for job in jobs)
+    assert f"| all | {len(jobs)} | " in page and f" | {cpu:,.0f} |" in page
+    verdicts = subprocess.run(
+        [sys.executable, str(EVIDENCE / "findings.py")], capture_output=True, text=True, check=True
+    ).stdout
+    lines = [line for line in verdicts.splitlines() if line.startswith("- ")]
+    assert lines and all(line in page for line in lines)
