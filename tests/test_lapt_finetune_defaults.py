@@ -94,6 +94,7 @@ FINETUNE_OPTIONS = [
     "--patience",
     "--max-grad-norm",
     "--train-cap",
+    "--group-by-length",
     "--dropout",
     "--paper-compat",
     "--device",

@@ -85,13 +85,16 @@ def _script(name: str):
     return module
 
 
+PLAN = "Job stats:\njob                count\n---------------  -------\nall                    1\n"
+
+
 def test_run_record_takes_the_main_snakemake_call_not_a_later_partial_one(tmp_path):
     """export.py's run.json: after the full run, a one-job `--force` rerun is the newest log; the record
     must still be the full run's steps and elapsed time."""
     export = _script("export")
     logs = tmp_path / ".snakemake" / "log"
     logs.mkdir(parents=True)
-    full = "35 of 70 steps (50%) done\n70 of 70 steps (100%) done\nElapsed time: 2:09:54\n"
+    full = PLAN + "35 of 70 steps (50%) done\n70 of 70 steps (100%) done\nElapsed time: 2:09:54\n"
     (logs / "2026-11-29T115458.1.snakemake.log").write_text(full, encoding="utf-8")
     (logs / "2026-11-29T142000.2.snakemake.log").write_text(
         "1 of 1 steps (100%) done\nElapsed time: 0:04:46\n", encoding="utf-8"
@@ -109,9 +112,9 @@ def test_run_record_sums_a_run_resumed_across_sessions(tmp_path):
     export = _script("export")
     logs = tmp_path / ".snakemake" / "log"
     logs.mkdir(parents=True)
-    killed = "[Wed Dec  2 09:00:00 2026]\n40 of 133 steps (30%) done\n[Wed Dec  2 09:30:30 2026]\n"
+    killed = PLAN + "[Wed Dec  2 09:00:00 2026]\n40 of 133 steps (30%) done\n[Wed Dec  2 09:30:30 2026]\n"
     (logs / "2026-12-02T090000.1.snakemake.log").write_text(killed, encoding="utf-8")
-    resumed = "[Thu Dec  3 06:40:00 2026]\n93 of 93 steps (100%) done\nElapsed time: 2:00:00\n"
+    resumed = PLAN + "[Thu Dec  3 06:40:00 2026]\n93 of 93 steps (100%) done\nElapsed time: 2:00:00\n"
     (logs / "2026-12-03T064000.2.snakemake.log").write_text(resumed, encoding="utf-8")
     (logs / "2026-12-03T090000.3.snakemake.log").write_text(
         "1 of 1 steps (100%) done\nElapsed time: 0:04:46\n", encoding="utf-8"
@@ -123,6 +126,38 @@ def test_run_record_sums_a_run_resumed_across_sessions(tmp_path):
         "2026-12-03T064000.2.snakemake.log",
     ]
     assert record["snakemake_log"] == "2026-12-02T090000.1.snakemake.log" and record["planned"] == 133
+
+
+def test_run_record_counts_a_staged_until_call_as_part_of_the_run(tmp_path):
+    """A first call with `--until lapt` finishes its plan, which lacks the workflow's `all` rule: it is a
+    stage, so the run goes on to the whole-workflow call that follows it."""
+    export = _script("export")
+    logs = tmp_path / ".snakemake" / "log"
+    logs.mkdir(parents=True)
+    stage = "Job stats:\nlapt                  13\ntotal                 28\n28 of 28 steps (100%) done\n"
+    (logs / "2026-12-02T141912.1.snakemake.log").write_text(
+        stage + "Elapsed time: 1:40:00\n", encoding="utf-8"
+    )
+    rest = PLAN + "94 of 94 steps (100%) done\nElapsed time: 1:50:00\n"
+    (logs / "2026-12-02T160000.2.snakemake.log").write_text(rest, encoding="utf-8")
+    record = export.run_record(tmp_path)
+    assert record["finished"] and record["jobs_done"] == 122 and record["wall_s"] == 6000.0 + 6600.0
+    assert [c["whole_workflow"] for c in record["run_calls"]] == [False, True]
+
+
+def test_job_commits_count_each_jobs_provenance(tmp_path):
+    export = _script("export")
+    for rel, commit in (("a/seed1.json", "c1"), ("a/seed2.json", "c1"), ("m/provenance.json", "c0")):
+        path = tmp_path / "results" / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        record = (
+            {"git_commit": commit}
+            if rel.endswith("provenance.json")
+            else {"provenance": {"git_commit": commit}}
+        )
+        path.write_text(json.dumps(record), encoding="utf-8")
+    (tmp_path / "results" / "a" / "meta.json").write_text(json.dumps({"n": 1}), encoding="utf-8")
+    assert export.job_commits(tmp_path) == {"c1": 2, "c0": 1}
 
 
 def test_export_drops_the_previous_exports_files_only(tmp_path):

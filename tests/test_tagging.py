@@ -115,3 +115,63 @@ def test_ner_scoring_per_sentence_vs_batch_concatenated() -> None:
     # concatenated: gold has one entity PER(b, c); the prediction B-PER then O is a different span
     assert score("ner", gold, wrong, labels, paper_compat=True, batch_size=72)["f1"] == 0.0
     assert score("ner", gold, wrong, labels, paper_compat=True, batch_size=1)["f1"] == pytest.approx(2 / 3)
+
+
+def _hebrew_train_lengths() -> np.ndarray:
+    """Each UD Hebrew-HTB training sentence's words plus the two specials: the real length distribution."""
+    from vocabswap.data.packaged import packaged_tagged
+
+    return np.array([len(words) + 2 for words, _ in packaged_tagged("ud-hebrew-htb", "pos")["train"]])
+
+
+def _padding(lengths: np.ndarray, batches: list[np.ndarray]) -> float:
+    return sum(int(lengths[b].max()) * len(b) for b in batches) / int(lengths.sum())
+
+
+@pytest.mark.parametrize("group", [1, 16])
+def test_epoch_batches_hold_every_window_once_in_full_batches(group: int) -> None:
+    from vocabswap.finetune import epoch_batches
+
+    lengths = _hebrew_train_lengths()[:601]
+    batches = epoch_batches(lengths, 16, group, np.random.default_rng(3))
+    assert sorted(np.concatenate(batches).tolist()) == list(range(601))
+    assert sorted(len(b) for b in batches) == [9] + [16] * 37  # one short batch, as slicing leaves it
+    again = epoch_batches(lengths, 16, group, np.random.default_rng(3))
+    assert all(np.array_equal(a, b) for a, b in zip(batches, again, strict=True))
+    other = epoch_batches(lengths, 16, group, np.random.default_rng(4))
+    assert not all(np.array_equal(a, b) for a, b in zip(batches, other, strict=True))
+
+
+def test_epoch_batches_group_one_is_the_plain_shuffle_with_the_same_draws() -> None:
+    from vocabswap.finetune import epoch_batches
+
+    lengths = np.arange(50)
+    order = np.random.default_rng(7).permutation(50)
+    batches = epoch_batches(lengths, 8, 1, np.random.default_rng(7))
+    assert all(np.array_equal(b, order[i : i + 8]) for b, i in zip(batches, range(0, 50, 8), strict=True))
+
+
+def test_length_groups_pad_little_and_stay_random_within_a_group() -> None:
+    """On the real Hebrew lengths: shuffled batches of 16 pad ~2x, groups of 16 batches under 1.25x; a group
+    is a random draw, so two epochs' batches differ, and the batch order is not longest first."""
+    from vocabswap.finetune import epoch_batches
+
+    lengths = _hebrew_train_lengths()
+    shuffled = epoch_batches(lengths, 16, 1, np.random.default_rng(0))
+    grouped = epoch_batches(lengths, 16, 16, np.random.default_rng(0))
+    assert _padding(lengths, shuffled) > 1.8
+    assert _padding(lengths, grouped) < 1.25
+    maxima = [int(lengths[b].max()) for b in grouped]
+    assert maxima != sorted(maxima, reverse=True)
+    second = epoch_batches(lengths, 16, 16, np.random.default_rng(1))
+    firsts = {tuple(sorted(b.tolist())) for b in grouped}
+    assert sum(tuple(sorted(b.tolist())) in firsts for b in second) < len(second) // 10
+
+
+def test_group_by_length_below_one_is_refused() -> None:
+    from vocabswap.errors import VocabswapError
+    from vocabswap.training_config import FinetuneConfig
+
+    FinetuneConfig(task="pos", seed=1, group_by_length=1).validate()
+    with pytest.raises(VocabswapError, match="--group-by-length must be at least 1, got 0"):
+        FinetuneConfig(task="pos", seed=1, group_by_length=0).validate()

@@ -47,6 +47,7 @@ def benchmarks(run: Path, dest: Path) -> None:
 
 STEPS = re.compile(r"(\d+) of (\d+) steps \(\d+%\) done")
 ELAPSED = re.compile(r"Elapsed time: (\d+):(\d+):(\d+(?:\.\d+)?)")
+ALL_RULE = re.compile(r"^all +\d+$", re.M)  # the default target in the plan's job stats (no --until run)
 STAMP = re.compile(r"^\[(\w{3} \w{3} +\d+ \d\d:\d\d:\d\d \d{4})\]$", re.M)
 
 
@@ -69,17 +70,26 @@ def snakemake_call(log: Path) -> dict[str, str | int | float]:
         "planned": int(steps[-1].group(2)) if steps else 0,
         "elapsed": ":".join(elapsed[-1]) if elapsed else "killed before its end",
         "wall_s": round(wall, 1),
+        "whole_workflow": bool(ALL_RULE.search(text)),
     }
 
 
 def run_record(run: Path) -> dict[str, Any]:
     """The run's commit and its Snakemake calls (``.snakemake/log``, oldest first). The run is every call up
-    to the first that finished its whole plan (a run resumed across sessions is several calls, each
-    killed but the last); calls after it (a ``--force`` rerun of one job, say) are not part of it. Its
-    wall time is the sum of its calls that ran jobs; the main call is the one that planned the most."""
+    to the first that finished a whole-workflow plan (a run resumed across sessions is several calls, each
+    killed but the last; a call with ``--until`` runs only a stage of it); calls after it (a ``--force``
+    rerun of one job, say) are not part of it. Its wall time is the sum of its calls that ran jobs; the
+    main call is the one that planned the most."""
     commit = subprocess.run(["git", "-C", str(run), "rev-parse", "HEAD"], capture_output=True, text=True)
     calls = [snakemake_call(log) for log in sorted((run / ".snakemake/log").glob("*.snakemake.log"))]
-    finished = next((i for i, c in enumerate(calls) if c["planned"] and c["done"] == c["planned"]), None)
+    finished = next(
+        (
+            i
+            for i, c in enumerate(calls)
+            if c["whole_workflow"] and c["planned"] and c["done"] == c["planned"]
+        ),
+        None,
+    )
     run_calls = [c for c in calls[: None if finished is None else finished + 1] if c["done"]]
     record: dict[str, Any] = {"commit": commit.stdout.strip(), "calls": len(calls)}
     if run_calls:
@@ -87,11 +97,25 @@ def run_record(run: Path) -> dict[str, Any]:
         record.update({k: main[k] for k in ("snakemake_log", "steps", "planned", "elapsed")})
     record.update(
         finished=finished is not None,
-        run_calls=[{k: c[k] for k in ("snakemake_log", "steps", "wall_s")} for c in run_calls],
+        run_calls=[
+            {k: c[k] for k in ("snakemake_log", "steps", "wall_s", "whole_workflow")} for c in run_calls
+        ],
         jobs_done=sum(int(c["done"]) for c in run_calls),
         wall_s=round(sum(float(c["wall_s"]) for c in run_calls), 1),
     )
     return record
+
+
+def job_commits(dest: Path) -> dict[str, int]:
+    """How many exported jobs' provenance records name each git commit (a run resumed on a later commit,
+    or staged with ``--until``, names several: ``git diff`` between them says what changed)."""
+    counts: dict[str, int] = {}
+    for path in sorted(dest.glob("results/**/*.json")):
+        record = json.loads(path.read_text(encoding="utf-8"))
+        provenance = record.get("provenance", record) if isinstance(record, dict) else {}
+        if isinstance(provenance, dict) and provenance.get("git_commit"):
+            counts[provenance["git_commit"]] = counts.get(provenance["git_commit"], 0) + 1
+    return dict(sorted(counts.items(), key=lambda item: -item[1]))
 
 
 def drop_previous(dest: Path) -> None:
@@ -123,7 +147,7 @@ def main() -> None:
             shutil.copyfile(src, target)
             manifest[str(rel)] = hashlib.sha256(src.read_bytes()).hexdigest()
     benchmarks(run, dest / "benchmarks.csv")
-    record = json.dumps(run_record(run), indent=1) + "\n"
+    record = json.dumps({**run_record(run), "job_commits": job_commits(dest)}, indent=1) + "\n"
     (dest / "run.json").write_text(record, encoding="utf-8")
     text = json.dumps(manifest, indent=1, sort_keys=True) + "\n"
     (dest / "MANIFEST.json").write_text(text, encoding="utf-8")

@@ -31,9 +31,9 @@ FOCUS+IDENT, FVT, MEAN) × LAPT-FULL and LAPT-EMB, the off-the-shelf and full-vo
 fine-tuning of every row on 600 training sentences for one epoch, evaluated on the full dev and test splits
 (500 / 716 sentences); NER for two epochs on the off-the-shelf, RANDOM and FOCUS+IDENT rows (LAPT-FULL); the
 paper's 4 seeds. The learning-rate check (experiment `lrcheck`, target `he-lr4`): LAPT-FULL of RANDOM and
-FOCUS+IDENT at a quarter of the showcase's rate, fine-tuned the same way. bf16 autocast on this CPU
-(`precision: auto`; every result JSON records it). The config's header gives the sizing and every
-scaled-down setting has the paper's value beside it.
+FOCUS+IDENT at a quarter of the showcase's rate, fine-tuned the same way. `precision: auto`: bf16 autocast
+on a CPU with bf16 units, fp32 elsewhere (every LAPT log and result JSON records it; the run's precision is
+below). The config's header gives the sizing and every scaled-down setting has the paper's value beside it.
 
 Reproduce it (the second line on a GPU cluster: the same config, one `--profile` away; set
 `resources.lapt/finetune gpu: 1` there), then export, check and rewrite this page:
@@ -56,17 +56,37 @@ calibration experiment of issue 11.5 (measured, not adopted) is in `head_calibra
 """
 
 
+def precisions(evidence: Path) -> dict[str, int]:
+    """How many LAPT runs and fine-tuning results ran in each precision (their settings record it)."""
+    counts: dict[str, int] = defaultdict(int)
+    paths = [*evidence.glob("results/finetune/**/*.json"), *evidence.glob("results/models/**/lapt_log.json")]
+    for path in paths:
+        record = json.loads(path.read_text(encoding="utf-8"))
+        counts[record.get("precision") or record["settings"].get("precision", "fp32")] += 1
+    return dict(sorted(counts.items()))
+
+
+def commits_line(run: dict) -> str:
+    """The commit the run was exported at, and the commits its jobs' provenance records name."""
+    jobs = run.get("job_commits", {})
+    if set(jobs) <= {run["commit"]}:
+        return f"Commit `{run['commit']}`"
+    named = ", ".join(f"`{commit[:7]}` ({n} jobs)" for commit, n in jobs.items())
+    return f"Commit `{run['commit']}`; the jobs' provenance names {named}"
+
+
 def run_section(evidence: Path) -> list[str]:
     """The run's commit, Snakemake's steps and wall time, and the per-rule sums of every job's benchmark."""
     run = json.loads((evidence / "run.json").read_text(encoding="utf-8"))
     calls = ", ".join(f"{c['steps']} in {c['wall_s']:,.0f} s" for c in run.get("run_calls", []))
     hours, rest = divmod(round(run.get("wall_s", 0)), 3600)
+    precision = ", ".join(f"{name} in {n}" for name, n in precisions(evidence).items())
     out = [
         "## The run",
         "",
-        f"Commit `{run['commit']}`; Snakemake: {calls or run.get('steps')} "
-        f"({hours} h {rest // 60:02d} min of Snakemake; `run.json`). Per rule, from every job's benchmark "
-        "(`benchmarks.csv`):",
+        f"{commits_line(run)}; Snakemake: {calls or run.get('steps')} "
+        f"({hours} h {rest // 60:02d} min of Snakemake; `run.json`). Precision of the LAPT runs and "
+        f"fine-tuning results: {precision}. Per rule, from every job's benchmark (`benchmarks.csv`):",
         "",
         "| rule | jobs | wall s (sum) | CPU s (sum) |",
         "|---|---|---|---|",

@@ -10,6 +10,10 @@ epochs, dev every 2 epochs, early stopping after 8 (POS) or 4 (NER) epochs witho
 grad norm 1.0, no dropout before the linear layer, training data capped at a random 32,768-sentence subset
 drawn per seed. The test score is that of the best-dev epoch's weights.
 
+Batches (:func:`epoch_batches`): each epoch shuffles the training windows, as the paper's code did, and by
+default then batches them by length within groups of ``group_by_length`` batches, so that a training batch
+pads ~1.1x instead of ~2.2x; ``group_by_length: 1`` (config/paper.yaml) keeps the plain shuffled batches.
+
 Early stopping (:func:`should_stop`): by default a strictly better dev score resets the count and the run
 stops once ``patience`` epochs pass without one. ``paper_compat`` uses the paper code's rule: patience is
 counted in evaluations (``patience // eval_every``: POS 4, NER 2), a tie counts as an improvement (and
@@ -286,13 +290,36 @@ def _build_run(model_dir: Path, prepared: _Prepared, config: FinetuneConfig) -> 
     return _Run(config, model, optimizer, windows, gold, labels, o_label, pad_id, device, autocast)
 
 
+def epoch_batches(
+    lengths: np.ndarray, batch_size: int, group: int, rng: np.random.Generator
+) -> list[np.ndarray]:
+    """One epoch's training batches, as rows of the training windows (``lengths``: each window's ids).
+
+    The windows are shuffled. With ``group`` > 1 the shuffled order is then cut into groups of ``group``
+    batches; each group is sorted longest first and cut into batches, and the batches are shuffled. A batch
+    thus holds windows of like length and pads little (UD Hebrew in 128-id windows, batch 16: ~1.13x its
+    real ids at group 16 against ~2.2x shuffled), while which windows meet stays random within a group.
+    ``group`` 1 is plain shuffled batches, as the authors' code drew them, with the same random draws."""
+    order = rng.permutation(len(lengths))
+    if group <= 1:
+        return [order[start : start + batch_size] for start in range(0, len(order), batch_size)]
+    span = group * batch_size
+    batches: list[np.ndarray] = []
+    for first in range(0, len(order), span):
+        rows = order[first : first + span]
+        rows = rows[np.argsort(-lengths[rows], kind="stable")]
+        batches += [rows[start : start + batch_size] for start in range(0, len(rows), batch_size)]
+    return [batches[i] for i in rng.permutation(len(batches))]
+
+
 def _train_epoch(run: _Run, epoch: int) -> float:
-    """One pass over the training windows in this epoch's seeded order; the mean training loss."""
+    """One pass over the training windows in this epoch's seeded batches; the mean training loss."""
     config, train_w = run.config, run.windows["train"]
-    order = np.random.default_rng(sub_seed(config.seed, 11, epoch)).permutation(len(train_w))
+    rng = np.random.default_rng(sub_seed(config.seed, 11, epoch))
+    lengths = np.array([len(ids) for ids in train_w.input_ids])
     losses = []
-    for start in range(0, len(order), config.batch_size):
-        b = collate_windows(train_w, order[start : start + config.batch_size], run.pad_id)
+    for rows in epoch_batches(lengths, config.batch_size, config.group_by_length, rng):
+        b = collate_windows(train_w, rows, run.pad_id)
         with run.autocast:
             logits = run.model(
                 b.input_ids.to(run.device),

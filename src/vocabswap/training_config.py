@@ -158,6 +158,12 @@ class FinetuneConfig:
     )
     max_grad_norm: float = _opt(1.0)
     train_cap: int = _opt(32_768, "at most N training sentences, a random subset per seed")
+    group_by_length: int = _opt(
+        16,
+        "batches per length group: each epoch's shuffled windows are cut into groups of N batches and "
+        "batched by length within a group, so that a batch pads little; 1 = plain shuffled batches (the "
+        "authors' code)",
+    )
     dropout: float = _opt(0.0, "before the linear layer (the paper's: none)")
     paper_compat: bool = _opt(
         False,
@@ -171,7 +177,14 @@ class FinetuneConfig:
         if self.task not in TASKS:
             raise VocabswapError(f"unknown task {self.task!r}; choose one of {', '.join(TASKS)}")
         _check_precision(self.precision)
-        for name in ("batch_size", "accumulation", "effective_max_epochs", "eval_every", "train_cap"):
+        for name in (
+            "batch_size",
+            "accumulation",
+            "effective_max_epochs",
+            "eval_every",
+            "train_cap",
+            "group_by_length",
+        ):
             if getattr(self, name) < 1:
                 raise VocabswapError(
                     f"--{name.removeprefix('effective_').replace('_', '-')} must be at least 1, "
