@@ -35,12 +35,8 @@ def test_schema_defaults_equal_paper_yaml():
     """Every top-level default is the paper's value, and paper.yaml spells each one out (PyPSA-style sync)."""
     schema = load_schema()
     paper = raw(PAPER)
-    # Speed settings that change the bits but not the protocol: the default takes the fast path and
-    # paper.yaml pins the authors' way. precision (auto: bf16 where native; the authors' fp32) and the
-    # fine-tuning batches (length groups of 16 batches; the authors' plain shuffle, 1).
+    # precision is a machine setting (auto: bf16 where native); paper.yaml pins the authors' fp32
     assert schema["properties"]["precision"]["default"] == "auto" and paper["precision"] == "fp32"
-    grouping = schema["$defs"]["finetune"]["properties"]["group_by_length"]["default"]
-    assert grouping == 16 and paper["finetune"].pop("group_by_length") == 1
     for key, sub in schema["properties"].items():
         if "default" not in sub or key == "precision":
             continue
@@ -50,8 +46,6 @@ def test_schema_defaults_equal_paper_yaml():
         expected = copy.deepcopy(sub["default"])
         if isinstance(expected, dict):
             expected = defaults(schema, sub)
-        if key == "finetune":
-            expected.pop("group_by_length")
         assert paper[key] == expected, f"{key}: paper.yaml {paper[key]!r} != schema default {expected!r}"
 
 

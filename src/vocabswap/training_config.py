@@ -159,10 +159,10 @@ class FinetuneConfig:
     max_grad_norm: float = _opt(1.0)
     train_cap: int = _opt(32_768, "at most N training sentences, a random subset per seed")
     group_by_length: int = _opt(
-        16,
+        1,
         "batches per length group: each epoch's shuffled windows are cut into groups of N batches and "
-        "batched by length within a group, so that a batch pads little; 1 = plain shuffled batches (the "
-        "authors' code)",
+        "batched by length within a group, so that a batch pads little (16: ~1.1x instead of ~2.2x, a "
+        "training epoch 1.8x faster on a CPU); 1 = plain shuffled batches (the authors' code)",
     )
     dropout: float = _opt(0.0, "before the linear layer (the paper's: none)")
     paper_compat: bool = _opt(
