@@ -20,9 +20,8 @@ import time
 from pathlib import Path
 
 import torch
+from finetune_speed import model_and_pos_data  # this folder's sibling bench (run as a script)
 
-from vocabswap.base_model import materialise_base_model
-from vocabswap.data.evalsets import build_eval_set
 from vocabswap.finetune import FinetuneConfig, run_finetune
 
 SHOWCASE = dict(lr=1e-4, batch_size=16, max_length=128, max_epochs=1, eval_every=1, patience=1, train_cap=600)
@@ -38,9 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     with tempfile.TemporaryDirectory() as tmp:
-        model = args.model or materialise_base_model("packaged:multilingual-e5-small", Path(tmp) / "e5")
-        data = Path(tmp) / "pos"
-        build_eval_set("packaged:ud-hebrew-htb", "he", "pos", data)
+        model, data = model_and_pos_data(args.model, Path(tmp))
         seconds: dict[int, list[float]] = {1: [], 16: []}
         scores: dict[int, list[float]] = {1: [], 16: []}
         for seed in args.seeds:

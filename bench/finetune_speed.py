@@ -149,6 +149,14 @@ def optimizer_steps(model: torch.nn.Module, steps: int) -> None:
 PARTS = ("eval", "train", "optimizer")
 
 
+def model_and_pos_data(model: Path | None, tmp: Path) -> tuple[Path, Path]:
+    """The model to fine-tune (``model``, else the packaged multilingual-e5-small materialised under ``tmp``)
+    and UD Hebrew-HTB POS with its full splits under ``tmp``: what this folder's fine-tuning benches use."""
+    model = model or materialise_base_model("packaged:multilingual-e5-small", tmp / "e5")
+    build_eval_set("packaged:ud-hebrew-htb", "he", "pos", tmp / "pos")
+    return model, tmp / "pos"
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", type=Path, help="a model directory (default: packaged multilingual-e5-small)")
@@ -170,9 +178,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     with tempfile.TemporaryDirectory() as tmp:
-        model = args.model or materialise_base_model("packaged:multilingual-e5-small", Path(tmp) / "e5")
-        data = Path(tmp) / "pos"
-        build_eval_set("packaged:ud-hebrew-htb", "he", "pos", data)
+        model, data = model_and_pos_data(args.model, Path(tmp))
         cfg = FinetuneConfig(
             task="pos",
             seed=1,
