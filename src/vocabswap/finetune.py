@@ -297,8 +297,9 @@ def epoch_batches(
 
     The windows are shuffled. With ``group`` > 1 the shuffled order is then cut into groups of ``group``
     batches; each group is sorted longest first and cut into batches, and the batches are shuffled. A batch
-    thus holds windows of like length and pads little (UD Hebrew in 128-id windows, batch 16: ~1.13x its
-    real ids at group 16 against ~2.2x shuffled), while which windows meet stays random within a group.
+    thus holds windows of like length and pads little (UD Hebrew in 128-id windows, batch 16: 1.11x its
+    real ids at group 16 against 2.19x shuffled, bench/finetune_speed.py), while which windows meet stays
+    random within a group.
     ``group`` 1 is plain shuffled batches, as the authors' code drew them, with the same random draws."""
     order = rng.permutation(len(lengths))
     if group <= 1:
